@@ -8,6 +8,7 @@ export { tidy, keep, dispose } from './scope.js';
 export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, cuda, buildInfo, memoryStats } from './runtime.js';
 export { opRef, schemaOf } from './ops.js';
 export * as F from './nn/functional.js';
+export * as nn from './nn/index.js';
 
 import { opRef } from './ops.js';
 import { call } from './tensor.js';
@@ -17,3 +18,5 @@ export function aten(qualified: string): (...args: unknown[]) => unknown {
   const ref = opRef(name, overload);
   return (...args: unknown[]) => call(ref, ...args);
 }
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';

@@ -22,10 +22,19 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions =
     throw new Error(`attention: q, k, v need the same rank >= 2; got [${qs}], [${ks}], [${vs}]`);
   }
   const lead = qs.slice(0, -2);
+  // Checked here, before the reshapes below, which would otherwise fail (or silently mix
+  // batch entries) with a message about reshape instead of about attention's inputs.
+  const sameLead = ks.slice(0, -2).every((s, i) => s === lead[i]) && vs.slice(0, -2).every((s, i) => s === lead[i]);
+  if (!sameLead || ks[ks.length - 1] !== qs[qs.length - 1] || vs[vs.length - 2] !== ks[ks.length - 2]) {
+    throw new Error(`attention: shapes must be q [..., Nq, d], k [..., Nk, d], v [..., Nk, c] with the same leading dims; got q [${qs}], k [${ks}], v [${vs}]`);
+  }
   const B = lead.reduce((a, b) => a * b, 1);
   const [Nq, d] = qs.slice(-2);
   const [Nk] = ks.slice(-2);
   const c = vs[vs.length - 1];
+  if (o.chunkSize !== undefined && !(Number.isInteger(o.chunkSize) && o.chunkSize >= 1)) {
+    throw new Error(`attention: chunkSize must be a positive integer, got ${o.chunkSize}`);
+  }
   const scale = o.scale ?? 1 / Math.sqrt(d);
   const budget = o.memoryBudgetBytes ?? 128 * 1024 * 1024;
   const bytesPerRow = B * Nk * 4 * 2; // scores plus one temporary of the same size
