@@ -18,11 +18,23 @@ static int64_t tensorBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
+// Reports native bytes to V8 in batches: one call per tiny tensor cost a measurable share
+// of a small op, and V8 only needs the total to be roughly right to schedule GCs. Each
+// environment runs on its own thread, so a thread-local tally is per environment.
+static thread_local int64_t unreportedBytes = 0;
+static void reportExternal(node_api_basic_env env, int64_t delta) {
+  unreportedBytes += delta;
+  if (unreportedBytes > (int64_t(1) << 20) || unreportedBytes < -(int64_t(1) << 20)) {
+    int64_t ignored;
+    napi_adjust_external_memory(env, unreportedBytes, &ignored);
+    unreportedBytes = 0;
+  }
+}
+
 static void finalizeBox(node_api_basic_env env, void* data, void* /*hint*/) {
   auto* box = static_cast<TensorBox*>(data);
   if (!box->disposed) {
-    int64_t ignored;
-    napi_adjust_external_memory(env, -box->bytes, &ignored);
+    reportExternal(env, -box->bytes);
     liveStats().handles--;
     liveStats().bytes -= box->bytes;
   }
@@ -39,8 +51,7 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
     delete box;
     throw Napi::Error::New(env, "could not create a tensor handle");
   }
-  int64_t ignored;
-  napi_adjust_external_memory(env, box->bytes, &ignored);
+  reportExternal(env, box->bytes);
   liveStats().handles++;
   liveStats().bytes += box->bytes;
   return Napi::Value(env, result);
@@ -67,8 +78,7 @@ void disposeBox(Napi::Env env, TensorBox* box) {
   if (box->disposed) return;
   box->disposed = true;
   box->tensor = at::Tensor();
-  int64_t ignored;
-  napi_adjust_external_memory(env, -box->bytes, &ignored);
+  reportExternal(env, -box->bytes);
   liveStats().handles--;
   liveStats().bytes -= box->bytes;
 }
