@@ -45,7 +45,8 @@ const debug = process.env.DRGAN_NATIVE_DEBUG === '1';
 const cflags = [
   '-std=c++17', '-fPIC', '-fexceptions', '-frtti', '-Wall', '-Wno-unused-parameter', '-Wno-unused-variable',
   debug ? '-O0' : '-O2', '-g1',
-  '-DNAPI_EXPERIMENTAL', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+  '-DNAPI_EXPERIMENTAL', '-DNAPI_VERSION=2147483647', // register as experimental so basic finalizers run inside GC, not only when the event loop turns
+  '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
   `-D_GLIBCXX_USE_CXX11_ABI=${process.env.DRGAN_TORCH_CXX11_ABI ?? '1'}`,
   `-I${napiInclude}`, `-I${addonInclude}`,
   ...torch.includes.map((i) => `-I${i}`),

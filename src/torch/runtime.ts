@@ -4,6 +4,7 @@ import { Tensor } from './tensor.js';
 
 /** Seeds libtorch's global generators (CPU and CUDA), as torch.manual_seed. */
 export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`manualSeed: seed must be a non-negative integer, got ${String(seed)}`);
   native.manualSeed(seed);
 }
 /** The CPU generator's state (a uint8 tensor), for checkpoints. */

@@ -120,7 +120,14 @@ export class Tensor implements Disposable {
   get requiresGrad(): boolean { return native.requiresGrad(this.handle); }
   requiresGrad_(on = true): this { native.setRequiresGrad(this.handle, on); return this; }
   get grad(): Tensor | null { const g = native.grad(this.handle); return g ? new Tensor(g) : null; }
-  set grad(g: Tensor | null) { native.setGrad(this.handle, g ? g.handle : null); }
+  set grad(g: Tensor | null) {
+    // The addon assigns the slot as is; PyTorch refuses a mismatched gradient, and an
+    // optimiser step would otherwise fail much later with a broadcasting error.
+    if (g && (g.dtype !== this.dtype || g.shape.join() !== this.shape.join())) {
+      throw new Error(`grad: assigned gradient is ${g.dtype}[${g.shape}] but the tensor is ${this.dtype}[${this.shape}]`);
+    }
+    native.setGrad(this.handle, g ? g.handle : null);
+  }
   get isLeaf(): boolean { return native.isLeaf(this.handle); }
   get gradFn(): string | null { return native.gradFn(this.handle); }
   retainGrad(): this { native.retainGrad(this.handle); return this; }

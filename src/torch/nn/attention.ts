@@ -2,6 +2,7 @@
 // kernel (custom autograd, recomputing blocks in backward) bounds memory by the chunk size.
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
+import { BYTES_PER_ELEMENT } from '../dtype.js';
 
 export interface AttentionOptions {
   /** Multiplier of Q K^T; default 1/sqrt(d). DANet-style attention uses 1. */
@@ -37,7 +38,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions =
   }
   const scale = o.scale ?? 1 / Math.sqrt(d);
   const budget = o.memoryBudgetBytes ?? 128 * 1024 * 1024;
-  const bytesPerRow = B * Nk * 4 * 2; // scores plus one temporary of the same size
+  const bytesPerRow = B * Nk * BYTES_PER_ELEMENT[q.dtype] * 2; // scores plus one temporary of the same size
   const chunk = Math.max(1, Math.min(Nq, o.chunkSize ?? Math.floor(budget / bytesPerRow)));
   const q3 = q.reshape(B, Nq, d);
   const k3 = k.reshape(B, Nk, d);

@@ -1,0 +1,7 @@
+// Evaluation metrics (method.md section 9): `import * as metrics from './eval/index.js'`.
+export { NUM_GRADES, accuracy, confusionMatrix, gradingReport, perClassTpr, quadraticWeightedKappa, type GradingReport } from './grading-metrics.js';
+export { FeatureStatsAccumulator, featureStats, frechetDistance, perGradeAverage, psdSqrt, type FeatureStats, type PerGradeFid } from './frechet.js';
+export { kid, polynomialMmd2, type KidOptions, type KidResult } from './kid.js';
+export { SwdDescriptorSet, laplacianPyramid, slicedWasserstein, swd, swdFromDescriptors, swdResolutions, toSwdPixels, type SwdOptions, type SwdResult } from './swd.js';
+export { loadFeatureStats, saveFeatureStats, type LoadFeatureStatsOptions } from './feature-stats-io.js';
+export { SeededStream } from './seeded.js';
