@@ -65,7 +65,9 @@ function load(): NativeAddon {
   // libtorch defaults to the number of physical cores (1 on a 2-vCPU VM); use every core
   // unless the user chose a number.
   const wanted = Number(process.env.DRGAN_NUM_THREADS ?? availableParallelism());
-  if (Number.isInteger(wanted) && wanted > 0 && addon.getNumThreads() !== wanted) addon.setNumThreads(wanted);
+  // Always set it, even when the count already matches: measured, a small conv ran ~10x
+  // slower until the first explicit set_num_threads (the thread pools are set up there).
+  if (Number.isInteger(wanted) && wanted > 0) addon.setNumThreads(wanted);
   return addon;
 }
 

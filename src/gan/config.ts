@@ -1,0 +1,215 @@
+// DR-GAN configuration: every architectural size, loss weight and [decision] of
+// docs/method.md (sections 2-8) as one typed object, with its defaults in ONE place
+// (DEFAULT_CONFIG) and named presets derived from it. Networks and losses read only this.
+import { CONDITION_CHANNELS, NUM_GRADES } from '../data/manifest.js';
+
+export type NormKind = 'batch' | 'instance';
+export type AdversarialLossKind = 'bce' | 'lsgan' | 'hinge';
+export type FeatureMatchingNorm = 'l1' | 'l2';
+export type ChannelAttentionKind = 'plain' | 'danet';
+/** How the condition map is brought down to a synthesis block's scale. */
+export type ConditionResize = 'area' | 'bilinear' | 'nearest';
+
+export interface GeneratorConfig {
+  /** Width of G_m's first encoder stage; doubles at each of the three downsamplings. */
+  ngf: number;
+  /** Normalisation after encoder/residual/upsampling convs: paper BatchNorm, pix2pixHD InstanceNorm. */
+  norm: NormKind;
+  /** Residual blocks at R/16 (paper: 7). */
+  residualBlocks: number;
+  /** Length of the grading vector z (pooled grader features: 2048 for ResNet-50). */
+  gradingVectorDim: number;
+  /** Width w of the mapping network's layers (and its output). */
+  mappingWidth: number;
+  /** Fully connected layers of the mapping network (paper: 4). */
+  mappingLayers: number;
+  /** AGM concatenates C / noiseChannelDivisor noise channels (paper: a quarter). */
+  noiseChannelDivisor: number;
+  /** [decision] area keeps one-pixel lesions as soft values where nearest would drop them. */
+  conditionResize: ConditionResize;
+  /** Residual blocks inside G_l between its down and up path (method.md: none; pix2pixHD: 3). */
+  localResidualBlocks: number;
+}
+
+export interface AttentionConfig {
+  /** Q/K channel reduction d at the synthesis scales R/16, R/8, R/4 (paper: 8, 16, 32). */
+  reductions: [number, number, number];
+  /** Channel attention: the paper's softmax(I I^T) (plain) or DANet's softmax(max - energy). */
+  channel: ChannelAttentionKind;
+  /** Average-pool keys and values by this factor before spatial attention (1 = off; CPU option). */
+  keyValuePool: number;
+  /** Bytes one query block's score matrix may take in the chunked spatial attention. */
+  memoryBudgetBytes: number;
+}
+
+export interface DiscriminatorConfig {
+  /** Width of each discriminator's first layer; doubles per layer up to 8 ndf. */
+  ndf: number;
+  /** Discriminators at R, R/2, R/4, ... (paper: 3). */
+  numD: number;
+  /** Strided conv4x4 layers per discriminator (paper: 4); all of them feed feature matching. */
+  numLayers: number;
+}
+
+export interface LossConfig {
+  adversarial: AdversarialLossKind;
+  featureMatching: FeatureMatchingNorm;
+  /** lambda1 of Eq. 1 (feature matching). */
+  lambdaFeatureMatching: number;
+  /** lambda2 of Eq. 1 (perceptual). */
+  lambdaPerceptual: number;
+  /** lambda3 of Eq. 1 (classification: D heads, and the encoder's grade head). */
+  lambdaClassification: number;
+  /** Focal loss gamma (0 = cross entropy). */
+  focalGamma: number;
+  /** Perceptual weights of VGG-19 relu1_1..relu5_1. */
+  perceptualWeights: number[];
+}
+
+/** The ablations of Tables II and IV, each a switch. */
+export interface AblationConfig {
+  /** Only vessel + optic disc as condition channels (grade via AGM alone). */
+  noLesionMasks: boolean;
+  /** No AGM blocks and no mapping network: the grading vector is not used. */
+  noAGM: boolean;
+  /** No spatial/channel attention in the synthesis blocks. */
+  noSCA: boolean;
+  /** No VGG perceptual loss. */
+  noPerceptual: boolean;
+  /** No classification loss (and no classification heads) in D. */
+  noClsLoss: boolean;
+}
+
+export interface TrainingConfig {
+  batchSize: number;
+  lr: number;
+  betas: [number, number];
+  /** Epochs of G_m alone (paper: 10). */
+  stage1Epochs: number;
+  /** Epochs of G_m + G_l fine-tuning (paper: 10). */
+  stage2Epochs: number;
+  /** [option, pix2pixHD] keep G_m frozen for the first N epochs of stage 2 (0 = never). */
+  freezeGlobalEpochs: number;
+}
+
+export interface DrganConfig {
+  /** Full output resolution R (paper 1280); G_m works at R/2. */
+  resolution: number;
+  numGrades: number;
+  generator: GeneratorConfig;
+  attention: AttentionConfig;
+  discriminator: DiscriminatorConfig;
+  loss: LossConfig;
+  ablation: AblationConfig;
+  train: TrainingConfig;
+}
+
+/** The paper's settings (method.md); every preset is this with a few fields changed. */
+export const DEFAULT_CONFIG: DrganConfig = {
+  resolution: 1280,
+  numGrades: NUM_GRADES,
+  generator: {
+    ngf: 64, norm: 'batch', residualBlocks: 7, gradingVectorDim: 2048, mappingWidth: 512, mappingLayers: 4,
+    noiseChannelDivisor: 4, conditionResize: 'area', localResidualBlocks: 0,
+  },
+  attention: { reductions: [8, 16, 32], channel: 'plain', keyValuePool: 1, memoryBudgetBytes: 128 * 1024 * 1024 },
+  discriminator: { ndf: 64, numD: 3, numLayers: 4 },
+  loss: {
+    adversarial: 'bce', featureMatching: 'l1', lambdaFeatureMatching: 10, lambdaPerceptual: 10, lambdaClassification: 1,
+    focalGamma: 2, perceptualWeights: [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1],
+  },
+  ablation: { noLesionMasks: false, noAGM: false, noSCA: false, noPerceptual: false, noClsLoss: false },
+  train: { batchSize: 16, lr: 1e-4, betas: [0.5, 0.999], stage1Epochs: 10, stage2Epochs: 10, freezeGlobalEpochs: 0 },
+};
+
+/** A partial config: any field at any depth may be left out. */
+export type ConfigOverrides = {
+  [K in keyof DrganConfig]?: DrganConfig[K] extends unknown[] ? DrganConfig[K] : DrganConfig[K] extends object ? Partial<DrganConfig[K]> : DrganConfig[K];
+};
+
+export const PRESETS = {
+  paper: {},
+  cpu128: { resolution: 128, generator: { ngf: 32 }, discriminator: { ndf: 32 }, train: { batchSize: 4 } },
+  cpu256: { resolution: 256, generator: { ngf: 32 }, discriminator: { ndf: 32 }, train: { batchSize: 4 } },
+  /** For tests: seconds on two cores. */
+  tiny: {
+    resolution: 32, generator: { ngf: 4, residualBlocks: 2, gradingVectorDim: 16, mappingWidth: 16 },
+    discriminator: { ndf: 4 }, attention: { reductions: [2, 2, 2] }, train: { batchSize: 2 },
+  },
+} satisfies Record<string, ConfigOverrides>;
+export type PresetName = keyof typeof PRESETS;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>, path: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    if (!(k in base)) throw new Error(`config: unknown field "${path}${k}" (known: ${Object.keys(base).join(', ')})`);
+    out[k] = isPlainObject(base[k]) ? merge(base[k] as Record<string, unknown>, isPlainObject(v) ? v : fail(`${path}${k}`, 'an object', v), `${path}${k}.`) : v;
+  }
+  return out;
+}
+
+function fail(field: string, expected: string, got: unknown): never {
+  throw new Error(`config: "${field}" must be ${expected}, got ${JSON.stringify(got)}`);
+}
+
+/** A preset with overrides applied on top, checked. Unknown fields are errors, not ignored. */
+export function makeConfig(preset: PresetName = 'paper', overrides: ConfigOverrides = {}): DrganConfig {
+  if (!(preset in PRESETS)) throw new Error(`config: unknown preset "${preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  const withPreset = merge(DEFAULT_CONFIG as unknown as Record<string, unknown>, PRESETS[preset] as Record<string, unknown>, '');
+  const cfg = merge(withPreset, overrides as Record<string, unknown>, '') as unknown as DrganConfig;
+  validateConfig(cfg);
+  return structuredClone(cfg);
+}
+
+const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+
+/** Throws naming the first field that is out of range or inconsistent with another. */
+export function validateConfig(cfg: DrganConfig): void {
+  const { generator: g, attention: a, discriminator: d, loss: l, train: t } = cfg;
+  const oneOf = (field: string, v: unknown, allowed: readonly string[]) => { if (!allowed.includes(v as string)) fail(field, allowed.join('|'), v); };
+  for (const [field, v] of [['resolution', cfg.resolution], ['numGrades', cfg.numGrades], ['generator.ngf', g.ngf], ['generator.gradingVectorDim', g.gradingVectorDim],
+    ['generator.mappingWidth', g.mappingWidth], ['generator.mappingLayers', g.mappingLayers], ['generator.noiseChannelDivisor', g.noiseChannelDivisor],
+    ['attention.keyValuePool', a.keyValuePool], ['attention.memoryBudgetBytes', a.memoryBudgetBytes], ['discriminator.ndf', d.ndf],
+    ['discriminator.numD', d.numD], ['discriminator.numLayers', d.numLayers], ['train.batchSize', t.batchSize]] as const) {
+    if (!posInt(v)) fail(field, 'a positive integer', v);
+  }
+  for (const [field, v] of [['generator.residualBlocks', g.residualBlocks], ['generator.localResidualBlocks', g.localResidualBlocks],
+    ['train.stage1Epochs', t.stage1Epochs], ['train.stage2Epochs', t.stage2Epochs], ['train.freezeGlobalEpochs', t.freezeGlobalEpochs]] as const) {
+    if (!Number.isInteger(v) || (v as number) < 0) fail(field, 'a non-negative integer', v);
+  }
+  // G_m runs at R/2 and halves it three times; each transposed conv must land exactly on the encoder's size.
+  if (cfg.resolution % 32 !== 0) fail('resolution', 'a multiple of 32 (G_m works at R/2 and downsamples by 16)', cfg.resolution);
+  if (g.ngf % 2 !== 0) fail('generator.ngf', 'even (G_l uses ngf/2 channels)', g.ngf);
+  oneOf('generator.norm', g.norm, ['batch', 'instance']);
+  oneOf('generator.conditionResize', g.conditionResize, ['area', 'bilinear', 'nearest']);
+  const blockChannels = [8 * g.ngf, 4 * g.ngf, 2 * g.ngf];
+  blockChannels.forEach((c, i) => {
+    if (c % g.noiseChannelDivisor !== 0) fail('generator.noiseChannelDivisor', `a divisor of the block widths [${blockChannels}]`, g.noiseChannelDivisor);
+    if (!posInt(a.reductions[i]) || c % a.reductions[i] !== 0) fail(`attention.reductions[${i}]`, `a positive divisor of ${c} (block width at that scale)`, a.reductions[i]);
+  });
+  if (a.reductions.length !== 3) fail('attention.reductions', 'three numbers (one per synthesis scale)', a.reductions);
+  oneOf('attention.channel', a.channel, ['plain', 'danet']);
+  const smallest = cfg.resolution / 16;
+  if (a.keyValuePool > 1 && smallest % a.keyValuePool !== 0) fail('attention.keyValuePool', `a divisor of the smallest attention size ${smallest}`, a.keyValuePool);
+  if (cfg.resolution / 2 ** (d.numD - 1) < 8) fail('discriminator.numD', `small enough that the coarsest input (R / 2^(numD-1)) keeps 8 pixels at R=${cfg.resolution}`, d.numD);
+  oneOf('loss.adversarial', l.adversarial, ['bce', 'lsgan', 'hinge']);
+  oneOf('loss.featureMatching', l.featureMatching, ['l1', 'l2']);
+  for (const k of ['lambdaFeatureMatching', 'lambdaPerceptual', 'lambdaClassification', 'focalGamma'] as const) {
+    if (!(Number.isFinite(l[k]) && l[k] >= 0)) fail(`loss.${k}`, 'a finite number >= 0', l[k]);
+  }
+  if (!Array.isArray(l.perceptualWeights) || l.perceptualWeights.length !== 5) fail('loss.perceptualWeights', 'five weights (relu1_1..relu5_1)', l.perceptualWeights);
+  if (!(t.lr > 0)) fail('train.lr', 'a positive number', t.lr);
+  for (const k of Object.keys(cfg.ablation) as (keyof AblationConfig)[]) {
+    if (typeof cfg.ablation[k] !== 'boolean') fail(`ablation.${k}`, 'true or false', cfg.ablation[k]);
+  }
+}
+
+/** The condition channels the networks see, in order (method.md section 0 / ablation). */
+export function conditionChannels(cfg: DrganConfig): readonly string[] {
+  return cfg.ablation.noLesionMasks ? CONDITION_CHANNELS.slice(0, 2) : CONDITION_CHANNELS;
+}

@@ -1,0 +1,90 @@
+// Multi-scale discriminators (method.md section 6, pix2pixHD): D_1..D_n see
+// concat(c, image) at R, R/2, R/4. Each is four strided conv4x4 layers (LeakyReLU 0.2,
+// InstanceNorm on layers 2-4) with two heads: an adversarial logit (a 1-channel patch map
+// averaged to one number) and grade logits for the auxiliary classification loss.
+import * as torch from '../torch/index.js';
+import { nn } from '../torch/index.js';
+import { conditionChannels, type DrganConfig } from './config.js';
+import { downsample, selectConditionChannels } from './generator.js';
+
+export interface DiscriminatorOutput {
+  /** Outputs of the conv layers after their activation, for feature matching. */
+  features: torch.Tensor[];
+  /** [N] adversarial logits. */
+  logit: torch.Tensor;
+  /** [N, numGrades] classification logits, or null when ablation.noClsLoss. */
+  classLogits: torch.Tensor | null;
+}
+
+// pix2pixHD's kernel 4 with padding ceil(3/2) = 2: sizes go H -> H/2 + 1, so even an
+// 8-pixel input keeps a 2x2 map after four layers.
+const KW = 4, PAD = 2;
+
+export class PatchDiscriminator extends nn.Module {
+  readonly layers: nn.ModuleList<nn.Sequential>;
+  readonly advHead: nn.Conv2d;
+  readonly classHead: nn.Linear | null;
+
+  constructor(readonly inChannels: number, ndf: number, numLayers: number, numGrades: number, withClassHead: boolean) {
+    super();
+    const seqs: nn.Sequential[] = [];
+    let c = inChannels;
+    for (let i = 0; i < numLayers; i++) {
+      const out = ndf * 2 ** Math.min(i, 3);
+      const conv = new nn.Conv2d(c, out, KW, { stride: 2, padding: PAD });
+      // [decision, as pix2pixHD] no norm on the first layer.
+      seqs.push(i === 0 ? new nn.Sequential(conv, new nn.LeakyReLU(0.2)) : new nn.Sequential(conv, new nn.InstanceNorm2d(out), new nn.LeakyReLU(0.2)));
+      c = out;
+    }
+    this.layers = this.registerModule('layers', new nn.ModuleList(seqs));
+    this.advHead = this.registerModule('advHead', new nn.Conv2d(c, 1, KW, { stride: 1, padding: PAD }));
+    this.classHead = this.registerModule('classHead', withClassHead ? new nn.Linear(c, numGrades) : null);
+  }
+
+  forward(x: torch.Tensor): DiscriminatorOutput {
+    const s = x.shape;
+    if (s.length !== 4 || s[1] !== this.inChannels) throw new Error(`PatchDiscriminator: expected input [N, ${this.inChannels}, H, W], got shape [${s.join(', ')}]`);
+    return torch.tidy(() => {
+      const features: torch.Tensor[] = [];
+      let h = x;
+      for (const layer of this.layers) features.push(h = layer.forward(h) as torch.Tensor);
+      const logit = this.advHead.forward(h).mean([1, 2, 3]);
+      const classLogits = this.classHead ? this.classHead.forward(h.mean([2, 3])) : null;
+      return { features, logit, classLogits };
+    });
+  }
+}
+
+export class MultiscaleDiscriminator extends nn.Module {
+  readonly discriminators: nn.ModuleList<PatchDiscriminator>;
+  readonly conditionChannels: number;
+
+  constructor(readonly cfg: DrganConfig) {
+    super();
+    const d = cfg.discriminator;
+    this.conditionChannels = conditionChannels(cfg).length;
+    const inC = this.conditionChannels + 3;
+    this.discriminators = this.registerModule('discriminators', new nn.ModuleList(
+      Array.from({ length: d.numD }, () => new PatchDiscriminator(inC, d.ndf, d.numLayers, cfg.numGrades, !cfg.ablation.noClsLoss)),
+    ));
+  }
+
+  /**
+   * c [N, 8 or condCh, S, S] and image [N, 3, S, S] at the same size S (R, or R/2 in
+   * stage 1) -> one output per discriminator, finest first.
+   */
+  forward(c: torch.Tensor, image: torch.Tensor): DiscriminatorOutput[] {
+    return torch.tidy(() => {
+      const cond = selectConditionChannels(c, this.cfg);
+      const cs = cond.shape, is = image.shape;
+      if (is.length !== 4 || is[1] !== 3 || is[0] !== cs[0] || is[2] !== cs[2] || is[3] !== cs[3]) {
+        throw new Error(`MultiscaleDiscriminator: expected image [${cs[0]}, 3, ${cs[2]}, ${cs[3]}] matching the condition map [${c.shape.join(', ')}], got shape [${is.join(', ')}]`);
+      }
+      let x = torch.cat([cond, image], 1);
+      return this.discriminators.map((d, i) => {
+        if (i > 0) x = downsample(x);
+        return d.forward(x);
+      });
+    });
+  }
+}
