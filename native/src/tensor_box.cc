@@ -19,22 +19,28 @@ static int64_t tensorBytes(const at::Tensor& t) {
 }
 
 // Reports native bytes to V8 in batches: one call per tiny tensor cost a measurable share
-// of a small op, and V8 only needs the total to be roughly right to schedule GCs. Each
-// environment runs on its own thread, so a thread-local tally is per environment.
+// of a small op, and V8 only needs the total to be roughly right to schedule GCs.
+// The finalizer runs inside the garbage collector (a basic finalizer), where calling
+// napi_adjust_external_memory aborts V8 ("Check failed: marking_done_"; node-addon-api
+// issue 1724), so it only records the freed bytes; they are reported on the next call
+// from ordinary code. Each environment runs on its own thread: a thread-local tally is
+// per environment.
 static thread_local int64_t unreportedBytes = 0;
 static void reportExternal(node_api_basic_env env, int64_t delta) {
   unreportedBytes += delta;
   if (unreportedBytes > (int64_t(1) << 20) || unreportedBytes < -(int64_t(1) << 20)) {
-    int64_t ignored;
-    napi_adjust_external_memory(env, unreportedBytes, &ignored);
+    // Take the tally first: the adjustment may start a GC whose finalizers add to it.
+    int64_t delta = unreportedBytes;
     unreportedBytes = 0;
+    int64_t ignored;
+    napi_adjust_external_memory(env, delta, &ignored);
   }
 }
 
 static void finalizeBox(node_api_basic_env env, void* data, void* /*hint*/) {
   auto* box = static_cast<TensorBox*>(data);
   if (!box->disposed) {
-    reportExternal(env, -box->bytes);
+    unreportedBytes -= box->bytes;  // no Node-API call here: we are inside GC
     liveStats().handles--;
     liveStats().bytes -= box->bytes;
   }

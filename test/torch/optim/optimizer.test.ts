@@ -120,6 +120,7 @@ test('2,000 Adam, AdamW (amsgrad) and SGD steps with clipping and backward do no
   const before = torch.memoryStats();
   for (let i = 0; i < 2000; i++) iteration(opts[i % 3]);
   const after = torch.memoryStats();
-  assert.equal(after.handles, before.handles, `live handles grew from ${before.handles} to ${after.handles}`);
+  // <=, not ==: garbage from before the loop may be collected during it (finalizers run in GC).
+  assert.ok(after.handles <= before.handles, `live handles grew from ${before.handles} to ${after.handles}`);
   assert.ok(after.bytes <= before.bytes, `live bytes grew from ${before.bytes} to ${after.bytes}`);
 });
