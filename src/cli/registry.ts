@@ -2,5 +2,18 @@
 import type { Command } from './command.js';
 import { phantomCommand } from './commands/phantom.js';
 import { prepareCommand } from './commands/prepare.js';
+import { trainGraderCommand } from './commands/train-grader.js';
+import { evalGraderCommand } from './commands/eval-grader.js';
+import { latentCommand } from './commands/latent.js';
+import { trainSegCommand } from './commands/train-seg.js';
+import { trainCamCommand } from './commands/train-cam.js';
+import { evalSegCommand } from './commands/eval-seg.js';
+import { masksCommand } from './commands/masks.js';
+import { trainGanCommand } from './commands/train-gan.js';
+import { evalFidCommand, evalKidCommand, evalSwdCommand } from './commands/eval-metrics.js';
+import { experimentAblationCommand, experimentAugmentCommand } from './commands/experiment.js';
+import { reportCommand } from './commands/report.js';
+import { fitLesionsCommand } from './commands/fit-lesions.js';
+import { synthCommand } from './commands/synth.js';
 
-export const commands: Command[] = [phantomCommand, prepareCommand];
+export const commands: Command[] = [phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, fitLesionsCommand, synthCommand, reportCommand];

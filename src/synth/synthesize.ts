@@ -1,0 +1,145 @@
+// One image from condition masks and a grade: the library call a server or the batch writer
+// makes. The grading vector z is drawn from the grading space's Gaussian of the grade (the
+// trainer's fixed one-hot embedding when the model was trained without a space); without a
+// grade, the generator's own grade head predicts it from the masks first (method.md: the
+// encoder's grade head reads the lesions).
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import * as torch from '../torch/index.js';
+import { validateConfig, type DrganConfig } from '../gan/config.js';
+import { Generator, downsample, selectConditionChannels } from '../gan/generator.js';
+import { GradingSpace } from '../latent/grading-space.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { GAN_CHECKPOINT_KIND, GradingVectors } from '../train/gan-trainer.js';
+import { conditionTensor, resizeCondition, type ConditionMasks } from './condition-io.js';
+import { checkGrade } from './lesion-sampler.js';
+
+export type GradeSource = 'given' | 'predicted';
+
+export interface SynthesizeOptions {
+  generator: Generator;
+  /** ICDR grade 0..4; omitted: predicted from the masks by the generator's grade head. */
+  grade?: number;
+  /** Condition masks at the model's resolution (resized with nearest when not). */
+  condition: ConditionMasks;
+  /** The grading space the model was trained with; null: the trainer's one-hot fallback. */
+  gradingSpace: GradingSpace | null;
+  /** Fixes z and the AGM noise. */
+  seed: number;
+  /** Black outside the condition's FOV, as prepared photos are. Default true. */
+  maskFov?: boolean;
+}
+
+export interface SynthesizedImage {
+  /** RGB, HWC, 8 bit. */
+  image: { data: Uint8Array; width: number; height: number };
+  grade: number;
+  gradeSource: GradeSource;
+  /** Softmax of the grade head over grades 0..4 for these masks. */
+  gradeProbabilities: number[];
+}
+
+/** The generator's grade head on a condition [1, 8, R, R]: logits [1, numGrades], as forward() computes them. */
+export function gradeLogits(G: Generator, c: torch.Tensor): torch.Tensor {
+  return torch.noGrad(() => torch.tidy(() => {
+    let h = downsample(selectConditionChannels(c, G.cfg));
+    for (const stage of G.global.encoder) h = stage.forward(h) as torch.Tensor;
+    return G.global.gradeHead.forward(h) as torch.Tensor;
+  }));
+}
+
+export function synthesize(o: SynthesizeOptions): SynthesizedImage {
+  const G = o.generator;
+  const cfg = G.cfg;
+  if (o.grade !== undefined) checkGrade(o.grade, 'grade');
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${o.seed}`);
+  if (o.gradingSpace && o.gradingSpace.dim !== cfg.generator.gradingVectorDim) {
+    throw new Error(`grading space has ${o.gradingSpace.dim} dimensions, the generator's gradingVectorDim is ${cfg.generator.gradingVectorDim}`);
+  }
+  const cond = resizeCondition(o.condition, cfg.resolution);
+  const wasTraining = G.training;
+  G.eval();
+  try {
+    return torch.noGrad(() => torch.tidy(() => {
+      const c = conditionTensor(cond);
+      const device = G.global.parameters()[0].device;
+      const cd = device === 'cpu' ? c : c.to({ device });
+      const probs = Array.from(gradeLogits(G, cd).softmax(1).to({ device: 'cpu' }).toArray() as ArrayLike<number>);
+      const grade = o.grade ?? probs.indexOf(Math.max(...probs));
+      let z: torch.Tensor | null = null;
+      if (!cfg.ablation.noAGM) {
+        z = o.gradingSpace ? o.gradingSpace.sample(grade, 1, o.seed) : new GradingVectors(null, cfg.generator.gradingVectorDim, cfg.numGrades).draw([grade], o.seed, 0);
+        if (device !== 'cpu') z = z.to({ device });
+      }
+      const out = G.forward(cd, z, o.seed).image;
+      const S = out.shape[2];
+      // [-1, 1] CHW -> 0..255 HWC
+      const pixels = out.squeeze(0).permute([1, 2, 0]).add(1).mul(127.5).round().clamp(0, 255).to({ dtype: 'uint8', device: 'cpu' }).contiguous();
+      const data = new Uint8Array(pixels.dataSync() as Uint8Array);
+      if ((o.maskFov ?? true) && cond.fov) {
+        const fov = resizeCondition({ size: cond.size, channels: {}, fov: cond.fov, source: '' }, S).fov!;
+        for (let i = 0; i < S * S; i++) if (fov[i] < 128) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = 0;
+      }
+      return { image: { data, width: S, height: S }, grade, gradeSource: (o.grade === undefined ? 'predicted' : 'given') as GradeSource, gradeProbabilities: probs };
+    }));
+  } finally {
+    G.train(wasTraining);
+  }
+}
+
+export interface SynthesisModel {
+  generator: Generator;
+  config: DrganConfig;
+  /** SHA-256 of the checkpoint file: which weights made an image. */
+  modelId: string;
+  /** Grading space path the model was trained with (from the checkpoint), if any. */
+  gradingSpacePath: string | null;
+  path: string;
+}
+
+/** SHA-256 of a file, streamed. */
+export async function fileSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** A generator from a DR-GAN training checkpoint (drgan train gan): config and stage from its metadata. */
+export async function loadSynthesisModel(path: string, o: { device?: torch.Device } = {}): Promise<SynthesisModel> {
+  const ck = loadCheckpoint(path, GAN_CHECKPOINT_KIND);
+  try {
+    const state = ck.state as { config?: DrganConfig; stage?: number; gradingSpace?: string | null };
+    if (!state.config) throw new Error(`${path}: the checkpoint stores no config (state.config); cannot rebuild the generator`);
+    validateConfig(state.config);
+    const G = new Generator(state.config, state.stage === 2 ? 2 : 1);
+    if (!ck.modules.G) throw new Error(`${path}: no generator weights (module "G") in the checkpoint (has: ${Object.keys(ck.modules).join(', ') || 'none'})`);
+    try {
+      G.loadStateDict(ck.modules.G);
+    } catch (err) {
+      throw new Error(`${path}: generator weights do not fit its config: ${(err as Error).message}`);
+    }
+    const device = o.device ?? 'cpu';
+    if (device !== 'cpu') G.to({ device });
+    G.eval();
+    return { generator: G, config: state.config, modelId: await fileSha256(path), gradingSpacePath: state.gradingSpace ?? null, path };
+  } finally {
+    ck.dispose();
+  }
+}
+
+/** The grading space to draw z from: the one given, else the checkpoint's (when the file is still there), else null. */
+export function resolveGradingSpace(model: SynthesisModel, given: string | null | undefined, log: (m: string) => void = () => {}): GradingSpace | null {
+  if (model.config.ablation.noAGM) return null;
+  const path = given ?? model.gradingSpacePath;
+  if (!path) {
+    log('note: the model was trained without a grading space; z is the trainer\'s fixed one-hot grade embedding');
+    return null;
+  }
+  if (!existsSync(path)) {
+    if (given) throw new Error(`${path}: grading space file not found`);
+    throw new Error(`${path}: the grading space this model was trained with is gone; pass --grading-space FILE`);
+  }
+  const space = GradingSpace.load(path);
+  if (space.dim !== model.config.generator.gradingVectorDim) throw new Error(`${path}: grading vectors have ${space.dim} dimensions, the model's gradingVectorDim is ${model.config.generator.gradingVectorDim}`);
+  return space;
+}

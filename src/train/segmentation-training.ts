@@ -1,0 +1,425 @@
+// Training the U-Net of models/unet.ts on a prepared data set (method.md section 1: the
+// condition channels a photo lacks are predicted by segmentation models trained on the sets
+// that annotate them). The story: config -> data -> model -> optimiser -> epochs of
+// (patches, Dice + BCE, Adam) -> validation -> best and latest checkpoints.
+//
+// Only annotated channels teach: a sample's channel counts where the manifest lists it as
+// known and not predicted, and only inside the FOV. Batches are a pure function of
+// (seed, epoch, position) (the loader's order and augmentation, plus the patch positions
+// drawn here), and checkpoints are written at the end of every epoch with the optimiser and
+// RNG state, so `resume` continues exactly where an interrupted run stopped.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../torch/index.js';
+import { DataLoader, type Batch } from '../data/loader.js';
+import { DEFAULT_AUGMENT } from '../data/augment.js';
+import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type Split } from '../data/manifest.js';
+import { mixSeed, mulberry32 } from '../data/rng.js';
+import { UNet, type UNetConfig } from '../models/unet.js';
+import { ScoreHistogram, type ScoreAccumulator, type SegmentationMetrics } from '../eval/segmentation-metrics.js';
+import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint-file.js';
+
+type Tensor = torch.Tensor;
+
+/** Binary channels a U-Net predicts; LM and PM are soft maps from the CAM classifiers. */
+export const SEGMENTATION_TARGETS: readonly ConditionChannel[] = ['vessel', 'optic_disc', 'MA', 'HE', 'EX', 'SE'];
+export const SEGMENTATION_KIND = 'segmentation';
+
+export interface SegTrainConfig {
+  data: string;
+  /** Validation data set; default: the `valSplit` of `data`. */
+  valData?: string;
+  trainSplit: Split[] | 'all';
+  valSplit: Split[] | 'all';
+  targets: ConditionChannel[];
+  /** Side at which images are loaded (resized from the prepared size when different); 0 = prepared size. */
+  size: number;
+  /** Side of the square training patches; 0 = whole images. */
+  patch: number;
+  patchesPerImage: number;
+  /** Probability that a patch is centred on a positive pixel (of a random known target). */
+  positiveFraction: number;
+  imagesPerStep: number;
+  epochs: number;
+  lr: number;
+  seed: number;
+  augment: boolean;
+  diceWeight: number;
+  bceWeight: number;
+  /** Validate every this many epochs (and after the last). */
+  valEvery: number;
+  model: Omit<UNetConfig, 'outChannels'>;
+  out: string;
+}
+
+export const SEG_TRAIN_DEFAULTS: Omit<SegTrainConfig, 'data' | 'targets' | 'out'> = {
+  trainSplit: ['train'],
+  valSplit: ['val'],
+  size: 0,
+  patch: 128,
+  patchesPerImage: 4,
+  positiveFraction: 0.5,
+  imagesPerStep: 4,
+  epochs: 10,
+  lr: 1e-3,
+  seed: 0,
+  augment: true,
+  diceWeight: 1,
+  bceWeight: 1,
+  valEvery: 1,
+  model: { depth: 4, baseWidth: 32, norm: 'batch', up: 'bilinear' },
+};
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  seconds: number;
+  /** Validation metrics per target, when validated this epoch. */
+  val?: Record<string, SegmentationMetrics>;
+  /** The number that picks the best checkpoint: mean PR-AUC over targets (or -loss without validation). */
+  score?: number;
+}
+
+export interface SegProgress {
+  /** Epochs finished. */
+  epoch: number;
+  history: EpochRecord[];
+  bestScore: number | null;
+  bestEpoch: number | null;
+}
+
+/** Checks target names: known channels, binary (U-Net) ones, no repeats. */
+export function parseTargets(names: readonly string[], allowed: readonly ConditionChannel[] = SEGMENTATION_TARGETS): ConditionChannel[] {
+  if (names.length === 0) throw new Error('no targets given');
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (!(CONDITION_CHANNELS as readonly string[]).includes(n)) {
+      throw new Error(`unknown target "${n}" (channels are ${CONDITION_CHANNELS.join(', ')})`);
+    }
+    if (!allowed.includes(n as ConditionChannel)) throw new Error(`target "${n}" is not one this model predicts (allowed: ${allowed.join(', ')})`);
+    if (seen.has(n)) throw new Error(`target "${n}" given twice`);
+    seen.add(n);
+  }
+  return [...names] as ConditionChannel[];
+}
+
+/** Throws unless every target is annotated in at least one sample of the split. */
+export function requireAnnotated(dir: string, split: Split[] | 'all', targets: readonly ConditionChannel[]): void {
+  const entries = readManifest(dir).filter((e) => split === 'all' || split.includes(e.split));
+  if (entries.length === 0) throw new Error(`${dir}: no samples in split ${JSON.stringify(split)}`);
+  for (const t of targets) {
+    if (!entries.some((e) => e.known.includes(t) && !e.predicted.includes(t))) {
+      throw new Error(`${dir}: no sample in split ${JSON.stringify(split)} has an annotated "${t}" mask (known: ${[...new Set(entries.flatMap((e) => e.known))].join(', ') || 'none'})`);
+    }
+  }
+}
+
+/** A batch reduced to the targets: images, labels, per-sample channel weights and the FOV. */
+export interface SegArrays {
+  n: number;
+  side: number;
+  images: Float32Array; // [n, 3, side, side]
+  labels: Float32Array; // [n, T, side, side]
+  known: Float32Array; // [n, T]: 1 where annotated
+  fov: Float32Array; // [n, 1, side, side]
+}
+
+const channelIndex = (ch: ConditionChannel) => CONDITION_CHANNELS.indexOf(ch);
+
+/** Selects the targets of a loader batch; annotated = known and not predicted. */
+export function targetsOfBatch(b: Batch, targets: readonly ConditionChannel[]): SegArrays {
+  const S = b.size;
+  const px = S * S;
+  const T = targets.length;
+  const C = CONDITION_CHANNELS.length;
+  const labels = new Float32Array(b.batchSize * T * px);
+  const known = new Float32Array(b.batchSize * T);
+  for (let i = 0; i < b.batchSize; i++) {
+    targets.forEach((ch, t) => {
+      const c = channelIndex(ch);
+      known[i * T + t] = b.known[i * C + c] && !b.predicted[i * C + c] ? 1 : 0;
+      labels.set(b.conditions.subarray((i * C + c) * px, (i * C + c + 1) * px), (i * T + t) * px);
+    });
+  }
+  return { n: b.batchSize, side: S, images: b.images, labels, known, fov: b.fov };
+}
+
+/**
+ * `perImage` square patches of side p from each sample, centred on a positive pixel with
+ * probability `positiveFraction`, otherwise anywhere with the centre inside the FOV.
+ */
+export function cropPatches(a: SegArrays, p: number, perImage: number, positiveFraction: number, rand: () => number): SegArrays {
+  const S = a.side;
+  if (p > S) throw new Error(`patch ${p} is larger than the images (${S})`);
+  const T = a.known.length / a.n;
+  const n = a.n * perImage;
+  const out: SegArrays = {
+    n, side: p,
+    images: new Float32Array(n * 3 * p * p),
+    labels: new Float32Array(n * T * p * p),
+    known: new Float32Array(n * T),
+    fov: new Float32Array(n * p * p),
+  };
+  const copyPlane = (src: Float32Array, srcPlane: number, dst: Float32Array, dstPlane: number, y0: number, x0: number) => {
+    for (let y = 0; y < p; y++) {
+      const s = srcPlane * S * S + (y0 + y) * S + x0;
+      dst.set(src.subarray(s, s + p), dstPlane * p * p + y * p);
+    }
+  };
+  for (let i = 0; i < a.n; i++) {
+    const positives: Int32Array[] = [];
+    for (let t = 0; t < T; t++) {
+      if (!a.known[i * T + t]) continue;
+      const plane = a.labels.subarray((i * T + t) * S * S, (i * T + t + 1) * S * S);
+      const idx: number[] = [];
+      for (let k = 0; k < plane.length; k++) if (plane[k] > 0.5) idx.push(k);
+      if (idx.length) positives.push(Int32Array.from(idx));
+    }
+    for (let k = 0; k < perImage; k++) {
+      let centre = -1;
+      if (positives.length && rand() < positiveFraction) {
+        const list = positives[Math.floor(rand() * positives.length)];
+        centre = list[Math.floor(rand() * list.length)];
+      } else {
+        for (let tries = 0; tries < 20 && centre < 0; tries++) {
+          const c = Math.floor(rand() * S * S);
+          if (a.fov[i * S * S + c] > 0.5 || tries === 19) centre = c;
+        }
+      }
+      const cy = Math.floor(centre / S);
+      const cx = centre % S;
+      const y0 = Math.min(S - p, Math.max(0, cy - (p >> 1)));
+      const x0 = Math.min(S - p, Math.max(0, cx - (p >> 1)));
+      const o = i * perImage + k;
+      for (let c = 0; c < 3; c++) copyPlane(a.images, i * 3 + c, out.images, o * 3 + c, y0, x0);
+      for (let t = 0; t < T; t++) copyPlane(a.labels, i * T + t, out.labels, o * T + t, y0, x0);
+      copyPlane(a.fov, i, out.fov, o, y0, x0);
+      out.known.set(a.known.subarray(i * T, (i + 1) * T), o * T);
+    }
+  }
+  return out;
+}
+
+/**
+ * Dice + BCE on logits [n, T, H, W], both counted only where weight = FOV x annotated.
+ * BCE is the mean over weighted pixels; Dice is soft Dice per target over the whole batch
+ * (sparse lesions would make per-image Dice noisy), averaged over targets present in the batch.
+ */
+export function segmentationLoss(logits: Tensor, labels: Tensor, fov: Tensor, known: Tensor, o: { diceWeight: number; bceWeight: number }): Tensor {
+  return torch.tidy(() => {
+    const [n, T] = logits.shape;
+    const w = fov.mul(known.reshape([n, T, 1, 1]));
+    const bce = torch.F.binaryCrossEntropyWithLogits(logits, labels, { reduction: 'none' }).mul(w).sum().div(w.sum().clamp(1, null));
+    const p = logits.sigmoid();
+    const dims = [0, 2, 3];
+    const inter = p.mul(labels).mul(w).sum(dims);
+    const sums = p.mul(w).sum(dims).add(labels.mul(w).sum(dims));
+    const dice = inter.mul(2).add(1).div(sums.add(1)).rsub(1);
+    const present = known.sum(0).gt(0).float();
+    const diceMean = dice.mul(present).sum().div(present.sum().clamp(1, null));
+    return bce.mul(o.bceWeight).add(diceMean.mul(o.diceWeight));
+  });
+}
+
+export function buildUNet(config: Pick<SegTrainConfig, 'model' | 'targets'>): UNet {
+  return new UNet({ ...config.model, outChannels: config.targets.length });
+}
+
+/** Sigmoid probabilities of whole images, in eval mode, without gradients. */
+export function predictWhole(model: UNet, images: Tensor): Tensor {
+  return torch.noGrad(() => torch.tidy(() => model.forward(images).sigmoid()));
+}
+
+/**
+ * Drops photos that annotate none of the targets (IDRiD ships 54 photos, 20 with masks):
+ * they would cost decoding and a forward pass for no loss. The loader reads its `entries`
+ * array for order and length, so narrowing it in place is enough.
+ */
+export function keepAnnotated(loader: DataLoader, targets: readonly ConditionChannel[]): void {
+  const keep = loader.entries.filter((e) => targets.some((t) => e.known.includes(t) && !e.predicted.includes(t)));
+  loader.entries.splice(0, loader.entries.length, ...keep);
+}
+
+/** Pixel metrics per target over a data split, inside the FOV, from annotated channels only. */
+export async function evaluateSegmentation(
+  model: UNet,
+  targets: readonly ConditionChannel[],
+  dir: string,
+  split: Split[] | 'all',
+  o: { size?: number; bins?: number; predict?: (images: Tensor) => Tensor; accumulators?: (t: ConditionChannel) => ScoreAccumulator } = {},
+): Promise<Record<string, SegmentationMetrics>> {
+  const loader = new DataLoader({ dir, split, batchSize: 1, size: o.size || undefined, shuffle: false, augment: false });
+  keepAnnotated(loader, targets);
+  const accs = targets.map((t) => (o.accumulators ? o.accumulators(t) : new ScoreHistogram(o.bins ?? 4096)));
+  const predict = o.predict ?? ((x: Tensor) => predictWhole(model, x));
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for await (const b of loader.epoch(0)) {
+      const a = targetsOfBatch(b, targets);
+      const S = a.side;
+      const probs = torch.tidy(() => predict(torch.tensor(a.images, [a.n, 3, S, S])));
+      const data = probs.dataSync() as Float32Array;
+      probs.dispose();
+      const T = targets.length;
+      for (let i = 0; i < a.n; i++) {
+        for (let t = 0; t < T; t++) {
+          if (!a.known[i * T + t]) continue;
+          const plane = (i * T + t) * S * S;
+          accs[t].add(data.subarray(plane, plane + S * S), a.labels.subarray(plane, plane + S * S), a.fov.subarray(i * S * S, (i + 1) * S * S));
+        }
+      }
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return Object.fromEntries(targets.map((t, i) => [t, accs[i].metrics()]));
+}
+
+export interface TrainCallbacks {
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  model: UNet;
+  progress: SegProgress;
+  latestPath: string;
+  bestPath: string;
+}
+
+export const LATEST_FILE = 'latest.safetensors';
+export const BEST_FILE = 'best.safetensors';
+
+export async function trainSegmentation(
+  input: Partial<SegTrainConfig> & Pick<SegTrainConfig, 'data' | 'targets' | 'out'>,
+  o: { resume?: boolean } & TrainCallbacks = {},
+): Promise<TrainResult> {
+  const log = o.log ?? (() => {});
+  let config: SegTrainConfig = { ...SEG_TRAIN_DEFAULTS, ...input, model: { ...SEG_TRAIN_DEFAULTS.model, ...input.model } };
+  config.targets = parseTargets(config.targets);
+  mkdirSync(config.out, { recursive: true });
+  const latestPath = join(config.out, LATEST_FILE);
+  const bestPath = join(config.out, BEST_FILE);
+  if (existsSync(latestPath) && !o.resume) throw new Error(`${latestPath} exists: pass resume to continue that run, or choose another output folder`);
+
+  const resumed = o.resume && existsSync(latestPath) ? loadCheckpoint<SegTrainConfig, SegProgress>(latestPath, SEGMENTATION_KIND) : null;
+  if (resumed) {
+    // The run's settings come from the checkpoint (a resume must not change the data or
+    // model); only the number of epochs may be extended.
+    config = { ...resumed.config, epochs: input.epochs ?? resumed.config.epochs };
+  }
+  checkConfig(config);
+  // Inference needs the scale the net learned, so the stored config names it.
+  if (config.size === 0) config = { ...config, size: readManifest(config.data)[0].size };
+  requireAnnotated(config.data, config.trainSplit, config.targets);
+
+  torch.manualSeed(config.seed);
+  const model = buildUNet(config);
+  const optimizer = new torch.optim.Adam(model.parameters(), { lr: config.lr });
+  let progress: SegProgress = { epoch: 0, history: [], bestScore: null, bestEpoch: null };
+  if (resumed) {
+    model.loadStateDict(resumed.model);
+    if (resumed.optim) optimizer.loadStateDict(resumed.optim);
+    if (resumed.rng) torch.setRngState(resumed.rng);
+    progress = resumed.progress;
+    disposeCheckpoint(resumed);
+    log(`resumed from ${latestPath} after epoch ${progress.epoch}`);
+  }
+
+  const valDir = config.valData ?? config.data;
+  const hasVal = readManifest(valDir).some((e) => (config.valSplit === 'all' || config.valSplit.includes(e.split)) && config.targets.some((t) => e.known.includes(t)));
+  if (!hasVal) log(`no annotated samples in the validation split ${JSON.stringify(config.valSplit)} of ${valDir}: the best checkpoint is chosen by training loss`);
+
+  const loader = new DataLoader({
+    dir: config.data, split: config.trainSplit, batchSize: config.imagesPerStep, size: config.size || undefined,
+    seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false, dropLast: false,
+  });
+  keepAnnotated(loader, config.targets);
+  const T = config.targets.length;
+  model.train();
+  for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {
+    const t0 = performance.now();
+    let lossSum = 0;
+    let steps = 0;
+    let position = 0;
+    for await (const b of loader.epoch(epoch)) {
+      let a = targetsOfBatch(b, config.targets);
+      if (config.patch > 0 && config.patch < a.side) {
+        a = cropPatches(a, config.patch, config.patchesPerImage, config.positiveFraction, mulberry32(mixSeed(config.seed, epoch, position, 0x5e9)));
+      }
+      position++;
+      const S = a.side;
+      const loss = torch.tidy(() => {
+        const l = segmentationLoss(
+          model.forward(torch.tensor(a.images, [a.n, 3, S, S])),
+          torch.tensor(a.labels, [a.n, T, S, S]),
+          torch.tensor(a.fov, [a.n, 1, S, S]),
+          torch.tensor(a.known, [a.n, T]),
+          config,
+        );
+        optimizer.zeroGrad();
+        l.backward();
+        optimizer.step();
+        return l.item();
+      });
+      lossSum += loss;
+      steps++;
+    }
+    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / Math.max(1, steps), seconds: (performance.now() - t0) / 1000 };
+    if (hasVal && ((epoch + 1) % config.valEvery === 0 || epoch + 1 === config.epochs)) {
+      record.val = await evaluateSegmentation(model, config.targets, valDir, config.valSplit, { size: config.size });
+      const aucs = Object.values(record.val).map((m) => m.prAuc).filter((v) => Number.isFinite(v));
+      record.score = aucs.length ? aucs.reduce((x, y) => x + y, 0) / aucs.length : undefined;
+    } else if (!hasVal) {
+      record.score = -record.loss;
+    }
+    progress = { ...progress, epoch: epoch + 1, history: [...progress.history, record] };
+    const improved = record.score !== undefined && (progress.bestScore === null || record.score > progress.bestScore);
+    if (improved) progress = { ...progress, bestScore: record.score!, bestEpoch: epoch + 1 };
+    log(formatEpoch(record, config.epochs));
+    // best first: a crash between the two writes then leaves a latest that predates it,
+    // and resuming redoes this epoch and rewrites both.
+    if (improved) saveCheckpoint(bestPath, { kind: SEGMENTATION_KIND, config, progress, model });
+    saveCheckpoint(latestPath, { kind: SEGMENTATION_KIND, config, progress, model, optimizer, rng: true });
+  }
+  if (!existsSync(bestPath)) saveCheckpoint(bestPath, { kind: SEGMENTATION_KIND, config, progress, model });
+  return { model, progress, latestPath, bestPath };
+}
+
+function formatEpoch(r: EpochRecord, total: number): string {
+  let s = `epoch ${r.epoch}/${total}  loss ${r.loss.toFixed(4)}  ${r.seconds.toFixed(1)} s`;
+  if (r.val) {
+    s += '  val ' + Object.entries(r.val).map(([t, m]) => `${t} PR-AUC ${m.prAuc.toFixed(3)} AUC ${m.rocAuc.toFixed(3)}`).join(', ');
+  }
+  return s;
+}
+
+function checkConfig(c: SegTrainConfig): void {
+  const int = (name: keyof SegTrainConfig, min: number) => {
+    const v = c[name] as number;
+    if (!Number.isInteger(v) || v < min) throw new Error(`segmentation training: ${name} must be an integer >= ${min}, got ${v}`);
+  };
+  int('size', 0);
+  int('patch', 0);
+  int('patchesPerImage', 1);
+  int('imagesPerStep', 1);
+  int('epochs', 1);
+  int('valEvery', 1);
+  if (!(c.lr > 0)) throw new Error(`segmentation training: lr must be > 0, got ${c.lr}`);
+  if (!(c.positiveFraction >= 0 && c.positiveFraction <= 1)) throw new Error(`segmentation training: positiveFraction must be in [0, 1], got ${c.positiveFraction}`);
+  const size = c.size || readManifest(c.data)[0]?.size;
+  if (c.patch > size) throw new Error(`segmentation training: patch ${c.patch} is larger than the image size ${size}`);
+}
+
+/** Rebuilds a trained U-Net from a checkpoint file (best or latest), in eval mode. */
+export function loadSegmentationModel(path: string): { model: UNet; config: SegTrainConfig; progress: SegProgress } {
+  const c = loadCheckpoint<SegTrainConfig, SegProgress>(path, SEGMENTATION_KIND);
+  const model = buildUNet(c.config);
+  try {
+    model.loadStateDict(c.model);
+  } finally {
+    disposeCheckpoint(c);
+  }
+  model.eval();
+  return { model, config: c.config, progress: c.progress };
+}
