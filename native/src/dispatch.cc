@@ -165,7 +165,11 @@ static c10::IValue toIValue(const Napi::Value& v, const OpEntry* op, const ArgIn
       if (!v.IsArray()) throw fail("an array of numbers");
       Napi::Array arr = v.As<Napi::Array>();
       std::vector<double> list(arr.Length());
-      for (uint32_t i = 0; i < arr.Length(); i++) list[i] = arr.Get(i).As<Napi::Number>().DoubleValue();
+      for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value e = arr.Get(i);
+        if (!e.IsNumber()) throw fail("an array of numbers");
+        list[i] = e.As<Napi::Number>().DoubleValue();
+      }
       return c10::IValue(list);
     }
     case ArgKind::Bool:

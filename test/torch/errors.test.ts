@@ -94,3 +94,12 @@ function catchError(fn: () => unknown): Error {
   }
   assert.fail('expected an exception');
 }
+
+test('a non-number inside a float list names the operator and the argument', () => {
+  const x = torch.zeros([1, 1, 2, 2]);
+  assert.throws(
+    () => torch.aten('upsample_bilinear2d.vec')(x, null, false, ['a', 'b']),
+    /aten::upsample_bilinear2d\.vec: argument 'scale_factors' \(float\[\]\?\) must be an array of numbers/,
+  );
+  x.dispose();
+});
