@@ -6,7 +6,8 @@ import { commands } from './registry.js';
 
 function topHelp(): string {
   const lines = ['usage: drgan <command> [flags]', '', 'commands:'];
-  for (const c of commands) lines.push(`  ${c.name.padEnd(18)}${c.summary}`);
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  for (const c of commands) lines.push(`  ${c.name.padEnd(width)}${c.summary}`);
   lines.push('', 'Run `drgan <command> --help` for the flags of one command.');
   return lines.join('\n');
 }
