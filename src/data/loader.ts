@@ -33,6 +33,19 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Drop a last incomplete batch (default: false). */
   dropLast?: boolean;
+  /**
+   * Keeps only the split's entries it accepts (e.g. photos annotating a target); the order,
+   * batches and augmentation are then those of the kept entries. May leave none (no batches).
+   */
+  filter?: (entry: ManifestEntry) => boolean;
+}
+
+export interface EpochOptions {
+  /**
+   * First batch to yield (default 0): batches before it are neither decoded nor yielded, and
+   * the rest are exactly those of the whole epoch (resuming a run mid-epoch).
+   */
+  startBatch?: number;
 }
 
 export interface Batch {
@@ -59,17 +72,19 @@ const C = CONDITION_CHANNELS.length;
 const SOFT: ReadonlySet<ConditionChannel> = new Set(['LM', 'PM']);
 
 export class DataLoader {
+  /** The samples of an epoch (split, then filter), in manifest order; epochs read order and length from it. */
   readonly entries: ManifestEntry[];
   readonly size: number;
-  private readonly o: Required<Omit<LoaderOptions, 'size' | 'augment'>> & { augment: AugmentOptions | false };
+  private readonly o: Required<Omit<LoaderOptions, 'size' | 'augment' | 'filter'>> & { augment: AugmentOptions | false };
 
   constructor(opts: LoaderOptions) {
     const all = readManifest(opts.dir);
     const splits = opts.split === 'all' ? null : new Set(Array.isArray(opts.split) ? opts.split : [opts.split]);
-    this.entries = splits ? all.filter((e) => splits.has(e.split)) : all;
-    if (this.entries.length === 0) throw new Error(`${opts.dir}: no samples in split ${JSON.stringify(opts.split)}`);
+    const inSplit = splits ? all.filter((e) => splits.has(e.split)) : all;
+    if (inSplit.length === 0) throw new Error(`${opts.dir}: no samples in split ${JSON.stringify(opts.split)}`);
     if (!(opts.batchSize >= 1)) throw new Error(`batchSize must be >= 1, got ${opts.batchSize}`);
-    this.size = opts.size ?? this.entries[0].size;
+    this.entries = opts.filter ? inSplit.filter(opts.filter) : inSplit;
+    this.size = opts.size ?? inSplit[0].size;
     this.o = {
       dir: opts.dir,
       split: opts.split,
@@ -89,7 +104,11 @@ export class DataLoader {
     return this.o.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  async *epoch(epoch = 0): AsyncGenerator<Batch> {
+  async *epoch(epoch = 0, eo: EpochOptions = {}): AsyncGenerator<Batch> {
+    const first = eo.startBatch ?? 0;
+    if (!Number.isInteger(first) || first < 0 || first > this.length) {
+      throw new Error(`startBatch must be an integer in 0..${this.length} (batches per epoch), got ${first}`);
+    }
     const order = epochOrder(
       this.entries.map((e) => e.grade),
       epoch,
@@ -98,7 +117,7 @@ export class DataLoader {
     const nb = this.length;
     const bs = this.o.batchSize;
     const queue: Promise<Batch>[] = [];
-    let next = 0;
+    let next = first;
     const start = () => {
       const b = next++;
       const p = this.makeBatch(order.slice(b * bs, (b + 1) * bs), epoch, b * bs);

@@ -5,3 +5,7 @@ export { kid, polynomialMmd2, type KidOptions, type KidResult } from './kid.js';
 export { SwdDescriptorSet, laplacianPyramid, slicedWasserstein, swd, swdFromDescriptors, swdResolutions, toSwdPixels, type SwdOptions, type SwdResult } from './swd.js';
 export { loadFeatureStats, saveFeatureStats, type LoadFeatureStatsOptions } from './feature-stats-io.js';
 export { SeededStream } from './seeded.js';
+export { fidPerGrade, pairGrades, type GradeFeatureStats, type GradePairing, type PerGradeFidResult } from './per-grade.js';
+export { INCEPTION_WEIGHTS_ENV, MissingInceptionWeightsError, STANDARD_INCEPTION_NAME, metricLabel, openFeatureExtractor, type FeatureExtractor, type OpenExtractorOptions } from './feature-extractors.js';
+export { IMAGE_EXTENSIONS, groupByGrade, openImageSet, readImageBatches, type ImageBatch, type ImageItem, type ImageSet, type OpenImageSetOptions, type ReadBatchesOptions } from './image-sets.js';
+export { ExactScores, ScoreHistogram, makeAccumulator, segmentationMetrics, type ScoreAccumulator, type SegmentationMetrics } from './segmentation-metrics.js';

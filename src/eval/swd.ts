@@ -177,11 +177,12 @@ export class SwdDescriptorSet {
       throw new Error(`image batch is ${h}x${w}, earlier batches were ${this.size[0]}x${this.size[1]}`);
     }
     const pyramid = laplacianPyramid(pixels, this.resolutions.length);
-    if (pixels !== images) pixels.dispose();
     pyramid.forEach((level, i) => {
       this.levels[i].push(torch.keep(patchDescriptors(level, this.o.nhoodSize, this.o.nhoodsPerImage, this.positions[i])));
-      level.dispose();
+      // A one-level pyramid's only level is `pixels` itself (maybe the caller's images).
+      if (level !== pixels) level.dispose();
     });
+    if (pixels !== images) pixels.dispose();
   }
 
   /** Standardised descriptors per level, finest first; the gathered patches are released. */

@@ -143,9 +143,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationResults> 
     const t2 = Date.now();
     await synthesize({ checkpoint: join(ganDir, LATEST_CHECKPOINT), data: o.data, out: synthDir, perGrade: o.perGrade, seed });
     const synthSeconds = (Date.now() - t2) / 1000;
-    // SWD's pyramid needs two levels (>= 32 px): eval/swd.ts disposes a one-level pyramid's
-    // only level (reported upstream), so a stage-1 output of a tiny preset is upscaled.
-    const size = Math.max(32, readManifest(synthDir)[0]?.size ?? config.resolution);
+    const size = readManifest(synthDir)[0]?.size ?? config.resolution;
 
     log(`[${v}] fidelity`);
     const fidelity = await fidelityPerGrade({ real: o.data, fake: synthDir, realSplit: o.realSplit ?? 'all', size, extractor: o.extractor, seed });

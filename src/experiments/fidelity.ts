@@ -1,9 +1,10 @@
 // Table II's fidelity numbers for one synthetic set against a real one: FID (on a named
 // feature extractor) and SWD x1e3, each computed per DR grade and averaged over the grades
 // present in both sets, as the paper reports them (method.md section 9).
-import { FeatureStatsAccumulator, frechetDistance } from '../eval/frechet.js';
+import { FeatureStatsAccumulator, type FeatureStats } from '../eval/frechet.js';
 import type { FeatureExtractor } from '../eval/feature-extractors.js';
 import { groupByGrade, openImageSet, readImageBatches, type ImageItem } from '../eval/image-sets.js';
+import { fidPerGrade, pairGrades } from '../eval/per-grade.js';
 import { SwdDescriptorSet, swdFromDescriptors } from '../eval/swd.js';
 import type { Split } from '../data/manifest.js';
 import { mixSeed, mulberry32, shuffleInPlace } from '../data/rng.js';
@@ -32,7 +33,7 @@ export interface FidelityResult {
   skipped: Record<string, string>;
 }
 
-async function features(items: ImageItem[], ex: FeatureExtractor, size: number, batchSize: number): Promise<{ mu: torch.Tensor; sigma: torch.Tensor; n: number; extractor?: string }> {
+async function features(items: ImageItem[], ex: FeatureExtractor, size: number, batchSize: number): Promise<FeatureStats> {
   const acc = new FeatureStatsAccumulator(ex.name);
   try {
     for await (const b of readImageBatches(items, { batchSize, size })) {
@@ -80,32 +81,33 @@ export async function fidelityPerGrade(o: FidelityOptions): Promise<FidelityResu
   const realGroups = groupByGrade(openImageSet(o.real, { split: o.realSplit ?? 'all' }));
   const fakeGroups = groupByGrade(openImageSet(o.fake));
   const out: FidelityResult = { fidLabel: o.extractor ? `FID[${o.extractor.name}]` : null, fidPerGrade: {}, fidAverage: null, swdPerGrade: {}, swdAverage: Number.NaN, skipped: {} };
-  for (let g = 0; g < 5; g++) {
-    const r = realGroups.get(g) ?? [];
-    const f = fakeGroups.get(g) ?? [];
-    if (r.length === 0 && f.length === 0) continue;
-    // A covariance needs two images; SWD one.
-    if (r.length < 2 || f.length < 2) {
-      out.skipped[g] = `needs at least 2 images per set, real has ${r.length}, fake has ${f.length}`;
-      continue;
-    }
-    out.swdPerGrade[g] = await swdOf(r, f, o.size, seed, batch);
-    if (o.extractor) {
-      const a = await features(r, o.extractor, o.size, batch);
-      const b = await features(f, o.extractor, o.size, batch);
-      try {
-        out.fidPerGrade[g] = frechetDistance(a, b);
-      } finally {
-        torch.dispose([a.mu, a.sigma, b.mu, b.sigma]);
+  const counts = (m: Map<number, ImageItem[]>) => new Map([...m].map(([g, v]) => [g, v.length]));
+  // A covariance needs two images; SWD one (the same rule keeps both on the same grades).
+  const { used, skipped } = pairGrades(counts(realGroups), counts(fakeGroups), 2);
+  out.skipped = skipped;
+  if (used.length === 0) throw new Error(`no grade has at least 2 images in both ${o.real} and ${o.fake} (${JSON.stringify(skipped)})`);
+  const realStats = new Map<number, FeatureStats>(), fakeStats = new Map<number, FeatureStats>();
+  try {
+    for (const g of used) {
+      const r = realGroups.get(g)!, f = fakeGroups.get(g)!;
+      out.swdPerGrade[g] = await swdOf(r, f, o.size, seed, batch);
+      if (o.extractor) {
+        realStats.set(g, await features(r, o.extractor, o.size, batch));
+        fakeStats.set(g, await features(f, o.extractor, o.size, batch));
       }
     }
+    if (o.extractor) {
+      const fid = fidPerGrade({ byGrade: realStats, counts: counts(realGroups) }, { byGrade: fakeStats, counts: counts(fakeGroups) }, `both ${o.real} and ${o.fake}`);
+      out.fidPerGrade = fid.perGrade;
+      out.fidAverage = fid.average;
+    }
+  } finally {
+    for (const st of [...realStats.values(), ...fakeStats.values()]) torch.dispose([st.mu, st.sigma]);
   }
   const avg = (m: Record<string, number>) => {
     const v = Object.values(m);
     return v.length ? v.reduce((x, y) => x + y, 0) / v.length : Number.NaN;
   };
-  if (Object.keys(out.swdPerGrade).length === 0) throw new Error(`no grade has at least 2 images in both ${o.real} and ${o.fake} (${JSON.stringify(out.skipped)})`);
   out.swdAverage = avg(out.swdPerGrade);
-  if (o.extractor) out.fidAverage = avg(out.fidPerGrade);
   return out;
 }

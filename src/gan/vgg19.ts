@@ -98,7 +98,10 @@ export function perceptualExtractor(o: PerceptualExtractorOptions): FeatureExtra
   }
   const bar = '!'.repeat(78);
   (o.warn ?? console.warn)(`${bar}\nWARNING: no VGG-19 weights: the perceptual loss uses "${o.fallback.name}" instead.\n` +
-    'Results are NOT comparable with the paper\'s VGG-19 perceptual loss. Give torchvision\'s\n' +
-    `vgg19 weights (.pth or safetensors) to use the real one.\n${bar}`);
+    'Results are NOT comparable with the paper\'s VGG-19 perceptual loss. To use the real one,\n' +
+    'give torchvision\'s vgg19 ImageNet weights (.pth or safetensors; drgan train gan --vgg FILE):\n' +
+    'https://download.pytorch.org/models/vgg19-dcbb9e9d.pth, or in Python\n' +
+    '  torch.save(torchvision.models.vgg19(weights="IMAGENET1K_V1").state_dict(), "vgg19.pth")\n' +
+    bar);
   return o.fallback;
 }

@@ -85,13 +85,13 @@ export class Grader extends torch.nn.Module {
     return this.net.featureDim;
   }
 
-  /** [N, 3, S, S] in [-1, 1] -> what the backbone sees (resized, normalised). */
-  private prepare(images: Tensor): Tensor {
+  /** [N, 3, S, S] in [-1, 1] -> what the backbone sees (resized unless told not to, normalised). */
+  private prepare(images: Tensor, resize = true): Tensor {
     const s = images.shape;
     if (s.length !== 4 || s[1] !== 3) throw new Error(`Grader: expected images [N, 3, H, W] in [-1, 1], got shape [${s.join(', ')}]`);
     let x = images;
     const S = this.config.inputSize;
-    if (s[2] !== S || s[3] !== S) x = torch.F.interpolate(x, { size: S, mode: 'bilinear', alignCorners: false });
+    if (resize && (s[2] !== S || s[3] !== S)) x = torch.F.interpolate(x, { size: S, mode: 'bilinear', alignCorners: false });
     if (this.config.normalize === 'imagenet') x = x.add(1).mul(0.5).sub(this.mean).div(this.std);
     return x;
   }
@@ -104,6 +104,15 @@ export class Grader extends torch.nn.Module {
   /** Logits [N, numClasses]. */
   forward(images: Tensor): Tensor {
     return torch.tidy(() => this.net.forward(this.prepare(images)));
+  }
+
+  /**
+   * The backbone's feature maps at five depths (ResNet.stageOutputs / VGG.stageOutputs) on
+   * images at their own size, normalised as for features(): the perceptual loss's fallback
+   * compares images at full scale, as it would with VGG-19.
+   */
+  stageOutputs(images: Tensor): Tensor[] {
+    return torch.tidy(() => this.net.stageOutputs(this.prepare(images, false)));
   }
 
   /** Both at the cost of one pass. */

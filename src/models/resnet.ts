@@ -149,6 +149,21 @@ export class ResNet extends torch.nn.Module {
     });
   }
 
+  /**
+   * Feature maps at five depths: relu(bn1(conv1(x))) and the outputs of layer1..layer4
+   * (strides 2, 4, 8, 16, 32). The perceptual loss's fallback taps these as VGG's relu_1s.
+   */
+  stageOutputs(x: Tensor): Tensor[] {
+    const s = x.shape;
+    if (s.length !== 4 || s[1] !== 3) throw new Error(`ResNet: expected images [N, 3, H, W], got shape [${s.join(', ')}]`);
+    return torch.tidy(() => {
+      const out = [this.bn1.forward(this.conv1.forward(x)).relu()];
+      let y = torch.F.maxPool2d(out[0], 3, { stride: 2, padding: 1 });
+      for (const stage of this.layers) out.push(y = stage.forward(y));
+      return out;
+    });
+  }
+
   /** Logits from features(x): the replaceable classifier. */
   head(features: Tensor): Tensor {
     return this.fc.forward(features);

@@ -79,6 +79,25 @@ export class VGG extends torch.nn.Module {
     });
   }
 
+  /**
+   * Feature maps at five depths: the last ReLU of each block, just before its max pool
+   * (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3). The perceptual loss's fallback taps these.
+   */
+  stageOutputs(x: Tensor): Tensor[] {
+    const s = x.shape;
+    if (s.length !== 4 || s[1] !== 3) throw new Error(`VGG: expected images [N, 3, H, W], got shape [${s.join(', ')}]`);
+    return torch.tidy(() => {
+      const out: Tensor[] = [];
+      let y = x;
+      for (let i = 0; i < this.features_.length; i++) {
+        const m = this.features_.at(i);
+        if (m instanceof nn.MaxPool2d) out.push(y);
+        y = m.forward(y) as Tensor;
+      }
+      return out;
+    });
+  }
+
   /** Logits from features(x): the replaceable last layer. */
   head(features: Tensor): Tensor {
     return this.classifier.at(6).forward(features);

@@ -12,7 +12,7 @@ import { DEFAULT_AUGMENT } from '../data/augment.js';
 import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type Split } from '../data/manifest.js';
 import { CamClassifier, type CamClassifierConfig } from '../models/cam-classifier.js';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint-file.js';
-import { BEST_FILE, keepAnnotated, LATEST_FILE, parseTargets, requireAnnotated } from './segmentation-training.js';
+import { annotatesAny, BEST_FILE, LATEST_FILE, parseTargets, requireAnnotated } from './segmentation-training.js';
 
 type Tensor = torch.Tensor;
 
@@ -84,8 +84,7 @@ export function imageLabels(b: Batch, targets: readonly ConditionChannel[]): { l
 
 /** Accuracy per target at probability 0.5 over annotated samples of a split. */
 export async function evaluateCam(model: CamClassifier, targets: readonly ConditionChannel[], dir: string, split: Split[] | 'all', size: number): Promise<Record<string, number>> {
-  const loader = new DataLoader({ dir, split, batchSize: 8, size: size || undefined, shuffle: false, augment: false });
-  keepAnnotated(loader, targets);
+  const loader = new DataLoader({ dir, split, batchSize: 8, size: size || undefined, shuffle: false, augment: false, filter: annotatesAny(targets) });
   const T = targets.length;
   const right = new Array<number>(T).fill(0);
   const count = new Array<number>(T).fill(0);
@@ -148,9 +147,8 @@ export async function trainCam(
   const hasVal = readManifest(valDir).some((e) => (config.valSplit === 'all' || config.valSplit.includes(e.split)) && config.targets.some((t) => e.known.includes(t)));
   const loader = new DataLoader({
     dir: config.data, split: config.trainSplit, batchSize: config.batchSize, size: config.size,
-    seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false,
+    seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false, filter: annotatesAny(config.targets),
   });
-  keepAnnotated(loader, config.targets);
   const T = config.targets.length;
   model.train();
   for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {

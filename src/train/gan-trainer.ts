@@ -20,7 +20,8 @@ import { validateConfig, type DrganConfig } from '../gan/config.js';
 import { Generator, downsample } from '../gan/generator.js';
 import { MultiscaleDiscriminator } from '../gan/discriminator.js';
 import { discriminatorLoss, generatorLoss, PerceptualLoss } from '../gan/losses.js';
-import { loadVgg19, type FeatureExtractor } from '../gan/vgg19.js';
+import { loadVgg19, perceptualExtractor, type FeatureExtractor } from '../gan/vgg19.js';
+import { loadGraderFeatureExtractor } from '../models/grader-perceptual.js';
 import { GradingSpace } from '../latent/grading-space.js';
 import { loadCheckpoint, restoreCheckpoint, saveRunCheckpoint, stepCheckpointName, LATEST_CHECKPOINT, type CheckpointContent } from './checkpoint.js';
 import { ProgressBar } from './progress.js';
@@ -42,6 +43,11 @@ export interface GanTrainOptions {
   gradingSpace?: string | null;
   /** torchvision VGG-19 weights (.pth or .safetensors) for the perceptual loss. */
   vgg?: string | null;
+  /**
+   * Trained grader file (drgan train grader) whose backbone is the perceptual loss's fallback
+   * when no `vgg` is given, announced with a loud warning (method.md section 7).
+   */
+  grader?: string | null;
   /** A perceptual feature extractor given directly (library use); takes precedence over `vgg`. */
   perceptualExtractor?: FeatureExtractor | null;
   /** Seeds initialisation, batch order, AGM noise and grading vectors. Default 0. */
@@ -105,6 +111,17 @@ interface RunState {
   seed: number;
   lrDecay: boolean;
   config: DrganConfig;
+  /** The perceptual loss's network (null without the loss); absent in older checkpoints. */
+  perceptual?: PerceptualSource | null;
+}
+
+/** Which network the perceptual loss used, recorded in every checkpoint. */
+export interface PerceptualSource {
+  kind: 'vgg19' | 'grader' | 'given';
+  /** The extractor's name (FeatureExtractor.name). */
+  extractor: string;
+  /** The weights file it was read from (null for one given directly). */
+  file: string | null;
 }
 
 export class NonFiniteLossError extends Error {
@@ -159,22 +176,38 @@ export class GradingVectors {
   }
 }
 
-function loadPerceptual(o: GanTrainOptions, cfg: DrganConfig, log: (m: string) => void): PerceptualLoss | null {
+/**
+ * The perceptual loss's network: the extractor given, else VGG-19 from `vgg`, else the
+ * grader's backbone from `grader` (with the loud warning), else an error. A resumed run given
+ * none of them reopens the file its checkpoint names.
+ */
+function loadPerceptual(o: GanTrainOptions, cfg: DrganConfig, log: (m: string) => void, saved: PerceptualSource | null | undefined): { loss: PerceptualLoss; source: PerceptualSource } | null {
   if (cfg.ablation.noPerceptual) return null;
-  if (o.perceptualExtractor) return new PerceptualLoss(o.perceptualExtractor, cfg.loss.perceptualWeights);
-  if (!o.vgg) {
-    throw new Error('perceptual loss: no VGG-19 weights given. Pass the torchvision vgg19 weights (--vgg FILE, .pth or .safetensors) ' +
-      'or switch the loss off (ablation.noPerceptual, --no-perceptual); a random network is never used.');
+  const make = (extractor: FeatureExtractor, kind: PerceptualSource['kind'], file: string | null) =>
+    ({ loss: new PerceptualLoss(extractor, cfg.loss.perceptualWeights), source: { kind, extractor: extractor.name, file } });
+  if (o.perceptualExtractor) return make(o.perceptualExtractor, 'given', null);
+  const reopen = !o.vgg && !o.grader && saved?.file ? saved : null;
+  const vggFile = o.vgg ?? (reopen?.kind === 'vgg19' ? reopen.file : null);
+  const graderFile = o.grader ?? (reopen?.kind === 'grader' ? reopen.file : null);
+  if (vggFile) {
+    if (!existsSync(vggFile)) throw new Error(`${vggFile}: VGG-19 weights file not found`);
+    if (graderFile) log(`note: VGG-19 weights given, so the grader ${graderFile} is not used for the perceptual loss`);
+    const sd = vggFile.endsWith('.safetensors') ? torch.io.loadSafetensors(vggFile) : torch.io.loadPth(vggFile);
+    try {
+      const vgg = loadVgg19(sd);
+      log(`perceptual loss: ${vgg.name} from ${vggFile}`);
+      return make(vgg, 'vgg19', vggFile);
+    } finally {
+      for (const t of sd.values()) t.dispose();
+    }
   }
-  if (!existsSync(o.vgg)) throw new Error(`${o.vgg}: VGG-19 weights file not found`);
-  const sd = o.vgg.endsWith('.safetensors') ? torch.io.loadSafetensors(o.vgg) : torch.io.loadPth(o.vgg);
-  try {
-    const vgg = loadVgg19(sd);
-    log(`perceptual loss: ${vgg.name} from ${o.vgg}`);
-    return new PerceptualLoss(vgg, cfg.loss.perceptualWeights);
-  } finally {
-    for (const t of sd.values()) t.dispose();
+  if (graderFile) {
+    if (!existsSync(graderFile)) throw new Error(`${graderFile}: grader file for the perceptual loss's fallback not found`);
+    return make(perceptualExtractor({ fallback: loadGraderFeatureExtractor(graderFile), warn: log }), 'grader', graderFile);
   }
+  throw new Error('perceptual loss: no VGG-19 weights given. Pass the torchvision vgg19 weights (--vgg FILE, .pth or .safetensors), ' +
+    'or a trained grader whose backbone stands in for VGG-19 with a warning (--grader FILE), ' +
+    'or switch the loss off (ablation.noPerceptual, --no-perceptual); a random network is never used.');
 }
 
 function loadGradingVectors(o: GanTrainOptions, cfg: DrganConfig, log: (m: string) => void): GradingVectors {
@@ -290,7 +323,14 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   const stepsPerEpoch = loader.length;
   const totalSteps = stepsPerEpoch * totalEpochs;
   const zs = cfg.ablation.noAGM ? null : loadGradingVectors(o, cfg, log);
-  const perceptual = loadPerceptual(o, cfg, log);
+  const perceptualSetup = loadPerceptual(o, cfg, log, st.perceptual);
+  const perceptual = perceptualSetup?.loss ?? null;
+  if (resumed && st.perceptual && perceptualSetup && st.perceptual.extractor !== perceptualSetup.source.extractor) {
+    if (perceptualSetup.source.kind !== 'given') (perceptual!.extractor as Partial<{ dispose(): void }>).dispose?.();
+    resumed.dispose();
+    throw new Error(`${latestPath}: --resume continues the saved run, but its perceptual loss used "${st.perceptual.extractor}" and this run would use "${perceptualSetup.source.extractor}"`);
+  }
+  st.perceptual = perceptualSetup?.source ?? null;
 
   // ---- models and optimisers (a stage-2 checkpoint needs G_l and its param group)
   torch.manualSeed(st.seed);
@@ -400,10 +440,10 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
       const lr = tc.lr * lrFactor(st.epoch, cfg, st.lrDecay);
       for (const g of [...optG.paramGroups, ...optD.paramGroups]) g.lr = lr;
 
-      let b = 0;
-      for await (const batch of loader.epoch(st.epoch)) {
-        // A resumed epoch skips the batches already trained (same order: seed and epoch fix it).
-        if (b++ < st.batchInEpoch) continue;
+      // A resumed epoch starts after the batches already trained (same order: seed and epoch fix it).
+      let b = st.batchInEpoch;
+      for await (const batch of loader.epoch(st.epoch, { startBatch: st.batchInEpoch })) {
+        b++;
         const stepNo = st.step + 1;
         const r = trainStep(batch, stepNo);
         st.step = stepNo;
@@ -452,6 +492,8 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
     gridInputs.images.dispose();
     gridInputs.dispose();
     zs?.space?.dispose();
+    // Networks opened here are freed here; one given by the caller stays the caller's.
+    if (perceptualSetup && perceptualSetup.source.kind !== 'given') (perceptual!.extractor as Partial<{ dispose(): void }>).dispose?.();
   }
   if (stopped === 'finished') st.epoch = totalEpochs;
   return { step: st.step, epoch: st.epoch, stage: G.stage, stopped, latest: lastCheckpoint ?? latestPath, losses: lossesPath, events: tb.path };

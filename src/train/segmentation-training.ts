@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
-import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type Split } from '../data/manifest.js';
+import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type ManifestEntry, type Split } from '../data/manifest.js';
 import { mixSeed, mulberry32 } from '../data/rng.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
 import { ScoreHistogram, type ScoreAccumulator, type SegmentationMetrics } from '../eval/segmentation-metrics.js';
@@ -231,13 +231,11 @@ export function predictWhole(model: UNet, images: Tensor): Tensor {
 }
 
 /**
- * Drops photos that annotate none of the targets (IDRiD ships 54 photos, 20 with masks):
- * they would cost decoding and a forward pass for no loss. The loader reads its `entries`
- * array for order and length, so narrowing it in place is enough.
+ * The loader filter that drops photos annotating none of the targets (IDRiD ships 54 photos,
+ * 20 with masks): they would cost decoding and a forward pass for no loss.
  */
-export function keepAnnotated(loader: DataLoader, targets: readonly ConditionChannel[]): void {
-  const keep = loader.entries.filter((e) => targets.some((t) => e.known.includes(t) && !e.predicted.includes(t)));
-  loader.entries.splice(0, loader.entries.length, ...keep);
+export function annotatesAny(targets: readonly ConditionChannel[]): (entry: ManifestEntry) => boolean {
+  return (e) => targets.some((t) => e.known.includes(t) && !e.predicted.includes(t));
 }
 
 /** Pixel metrics per target over a data split, inside the FOV, from annotated channels only. */
@@ -248,8 +246,7 @@ export async function evaluateSegmentation(
   split: Split[] | 'all',
   o: { size?: number; bins?: number; predict?: (images: Tensor) => Tensor; accumulators?: (t: ConditionChannel) => ScoreAccumulator } = {},
 ): Promise<Record<string, SegmentationMetrics>> {
-  const loader = new DataLoader({ dir, split, batchSize: 1, size: o.size || undefined, shuffle: false, augment: false });
-  keepAnnotated(loader, targets);
+  const loader = new DataLoader({ dir, split, batchSize: 1, size: o.size || undefined, shuffle: false, augment: false, filter: annotatesAny(targets) });
   const accs = targets.map((t) => (o.accumulators ? o.accumulators(t) : new ScoreHistogram(o.bins ?? 4096)));
   const predict = o.predict ?? ((x: Tensor) => predictWhole(model, x));
   const wasTraining = model.training;
@@ -332,9 +329,8 @@ export async function trainSegmentation(
 
   const loader = new DataLoader({
     dir: config.data, split: config.trainSplit, batchSize: config.imagesPerStep, size: config.size || undefined,
-    seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false, dropLast: false,
+    seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false, dropLast: false, filter: annotatesAny(config.targets),
   });
-  keepAnnotated(loader, config.targets);
   const T = config.targets.length;
   model.train();
   for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drawParams, warp, IDENTITY, DEFAULT_AUGMENT } from '../../src/data/augment.js';
@@ -53,9 +53,9 @@ async function makeSet(dir: string, grades: (number | null)[], splits?: Split[])
   writeManifest(dir, entries);
 }
 
-async function collect(l: DataLoader, epoch = 0): Promise<Batch[]> {
+async function collect(l: DataLoader, epoch = 0, startBatch?: number): Promise<Batch[]> {
   const out: Batch[] = [];
-  for await (const b of l.epoch(epoch)) out.push(b);
+  for await (const b of l.epoch(epoch, { startBatch })) out.push(b);
   return out;
 }
 
@@ -108,6 +108,43 @@ test('loader: split selection follows the manifest', async (t) => {
   assert.deepEqual(await ids('train'), ['s0', 's3']);
   assert.deepEqual(await ids('val'), ['s1']);
   assert.deepEqual(await ids('all'), ['s0', 's1', 's2', 's3']);
+});
+
+test('loader: startBatch k yields exactly batches k.. of the whole epoch, without decoding the skipped ones', async (t) => {
+  const dir = tempDir(t);
+  await makeSet(dir, [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0]);
+  const opts = { dir, split: 'train' as const, batchSize: 3, seed: 5, augment: DEFAULT_AUGMENT };
+  const whole = await collect(new DataLoader(opts), 2);
+  assert.equal(whole.length, 4);
+  const k = 2;
+  // With the skipped batches' photos gone, decoding them would fail: they must not be read.
+  for (const id of whole.slice(0, k).flatMap((b) => b.ids)) rmSync(join(dir, `images/${id}.png`));
+  for (const prefetch of [1, 3]) {
+    const rest = await collect(new DataLoader({ ...opts, prefetch }), 2, k);
+    assert.deepEqual(rest.map((b) => b.ids), whole.slice(k).map((b) => b.ids));
+    rest.forEach((b, i) => {
+      assert.deepEqual(b.images, whole[k + i].images, `batch ${k + i} images (augmented by position)`);
+      assert.deepEqual(b.conditions, whole[k + i].conditions);
+    });
+  }
+  const l = new DataLoader(opts);
+  assert.deepEqual(await collect(l, 2, 4), [], 'startBatch = length: nothing left');
+  await assert.rejects(collect(l, 2, 5), /startBatch must be an integer in 0\.\.4 \(batches per epoch\), got 5/);
+  await assert.rejects(collect(l, 2, -1), /startBatch must be an integer/);
+});
+
+test('loader: a filter keeps only the entries it accepts, in manifest order, without touching the manifest', async (t) => {
+  const dir = tempDir(t);
+  await makeSet(dir, [0, 1, null, 3, 4, null, 2], ['train', 'train', 'train', 'val', 'train', 'train', 'train']);
+  const l = new DataLoader({ dir, split: 'train', batchSize: 2, shuffle: false, filter: (e) => e.grade !== null && e.known.includes('vessel') });
+  assert.deepEqual(l.entries.map((e) => e.id), ['s0', 's4', 's6']);
+  assert.equal(l.length, 2);
+  assert.deepEqual((await collect(l)).map((b) => b.ids), [['s0', 's4'], ['s6']]);
+  const shuffled = await collect(new DataLoader({ dir, split: 'train', batchSize: 2, seed: 1, filter: (e) => e.grade !== null }));
+  assert.deepEqual(shuffled.flatMap((b) => b.ids).sort(), ['s0', 's1', 's4', 's6']);
+  assert.equal(new DataLoader({ dir, split: 'train', batchSize: 2 }).entries.length, 6, 'another loader still sees every entry');
+  const none = new DataLoader({ dir, split: 'train', batchSize: 2, filter: () => false });
+  assert.deepEqual([none.length, (await collect(none)).length], [0, 0]);
 });
 
 test('sampler: class-balanced order draws rare grades about as often as common ones; plain order is a permutation', () => {

@@ -105,3 +105,22 @@ test('bad image sets are refused with the reason', () => {
   assert.throws(() => swd(a.to('int32'), a.to('int32')), /uint8.*floating/);
   assert.throws(() => swd(a, a, { nhoodSize: 6 }), /odd/);
 });
+
+test('16 px images: a one-level pyramid works over several batches and leaves the inputs alive', () => {
+  const a = smoothImages(4, 16, 7);
+  const b = smoothImages(4, 16, 8);
+  const a8 = a.add(1).mul(127.5).round().clamp(0, 255).to({ dtype: 'uint8' });
+  const r = swd(a, b, { seed: 2 });
+  assert.deepEqual(r.resolutions, [16]);
+  assert.ok(Number.isFinite(r.perLevel[0]) && r.perLevel[0] > 0, `SWD ${r.perLevel[0]}`);
+  assert.deepEqual(swd(a, a).perLevel, [0]);
+  // Two batches into one set, float and uint8 inputs: none of them may be disposed by add().
+  const set = new SwdDescriptorSet({ seed: 2 });
+  set.add(a.narrow(0, 0, 2));
+  set.add(a8.narrow(0, 2, 2));
+  const d = set.finish();
+  assert.deepEqual(d.map((t) => t.shape), [[4 * 128, 7 * 7 * 3]]);
+  assert.equal(a.isDisposed || a8.isDisposed, false);
+  assert.ok(Number.isFinite(a.sum().item()) && Number.isFinite(a8.float().sum().item()));
+  torch.dispose([d, a, b, a8]);
+});

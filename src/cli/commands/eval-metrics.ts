@@ -9,6 +9,7 @@ import { loadFeatureStats, saveFeatureStats } from '../../eval/feature-stats-io.
 import { metricLabel, openFeatureExtractor, type FeatureExtractor } from '../../eval/feature-extractors.js';
 import { groupByGrade, openImageSet, readImageBatches, type ImageItem, type ImageSet } from '../../eval/image-sets.js';
 import { kid } from '../../eval/kid.js';
+import { fidPerGrade, pairGrades } from '../../eval/per-grade.js';
 import { SeededStream } from '../../eval/seeded.js';
 import { SwdDescriptorSet, swdFromDescriptors, type SwdResult } from '../../eval/swd.js';
 import type { Split } from '../../data/manifest.js';
@@ -154,20 +155,6 @@ function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-/** Grades present in both sets with enough images, and why the others were left out. */
-function pairGrades(real: Map<number, number>, fake: Map<number, number>, minimum: number): { used: number[]; skipped: Record<string, string> } {
-  const used: number[] = [];
-  const skipped: Record<string, string> = {};
-  for (let g = 0; g < 5; g++) {
-    const r = real.get(g) ?? 0;
-    const k = fake.get(g) ?? 0;
-    if (r === 0 && k === 0) continue;
-    if (r < minimum || k < minimum) skipped[g] = `needs at least ${minimum} images per set, real has ${r}, fake has ${k}`;
-    else used.push(g);
-  }
-  return { used, skipped };
-}
-
 function fmt(v: number, digits = 4): string {
   return v.toFixed(digits);
 }
@@ -204,15 +191,10 @@ export const evalFidCommand: Command = {
       const label = metricLabel('FID', ex.name);
       const out: Record<string, unknown> = { metric: 'FID', label, fid: frechetDistance(real.all, gen.all), extractor: ex.name, standard: ex.standard, n_real: real.all.n, n_fake: gen.all.n };
       if (perGrade) {
-        const { used, skipped } = pairGrades(real.counts, gen.counts, 2);
-        if (used.length === 0) throw new Error(`no grade has at least 2 images in both sets (${JSON.stringify(skipped)})`);
-        const per: Grades = {};
+        const { perGrade: per, average, skipped } = fidPerGrade(real, gen);
         const n: Record<string, { real: number; fake: number }> = {};
-        for (const g of used) {
-          per[g] = frechetDistance(real.byGrade.get(g)!, gen.byGrade.get(g)!);
-          n[g] = { real: real.counts.get(g)!, fake: gen.counts.get(g)! };
-        }
-        Object.assign(out, { per_grade: per, n_per_grade: n, average_over_grades: mean(Object.values(per)) });
+        for (const g of Object.keys(per)) n[g] = { real: real.counts.get(Number(g))!, fake: gen.counts.get(Number(g))! };
+        Object.assign(out, { per_grade: per, n_per_grade: n, average_over_grades: average });
         if (Object.keys(skipped).length) out.grades_skipped = skipped;
       }
       if (saved.length) out.saved_stats = saved;

@@ -75,7 +75,7 @@ export function resolveGanConfig(f: FlagValues): DrganConfig | undefined {
 export const trainGanCommand: Command = {
   name: 'train gan',
   summary: 'train DR-GAN: G_m at R/2 (stage 1), then G_m + G_l at R (stage 2); resumable, Ctrl-C checkpoints',
-  usage: `${NAME} --data DIR --out DIR (--preset ${Object.keys(PRESETS).join('|')} | --config FILE) [--grading-space FILE] [--vgg FILE | --no-perceptual] [--epochs1 N] [--epochs2 N] [--batch B] [--lr X] [--lr-decay] [--resume]`,
+  usage: `${NAME} --data DIR --out DIR (--preset ${Object.keys(PRESETS).join('|')} | --config FILE) [--grading-space FILE] [--vgg FILE | --grader FILE | --no-perceptual] [--epochs1 N] [--epochs2 N] [--batch B] [--lr X] [--lr-decay] [--resume]`,
   flags: {
     data: { kind: 'string', required: true, help: 'prepared data set (its train split trains)' },
     out: { kind: 'string', required: true, help: 'run folder: latest.safetensors, step-*.safetensors, losses.jsonl, events.out.tfevents.*, samples/' },
@@ -83,6 +83,7 @@ export const trainGanCommand: Command = {
     config: { kind: 'string', help: 'JSON configuration: {"preset": NAME, ...fields to override}' },
     'grading-space': { kind: 'string', help: 'grading space file (drgan latent); without it a fixed one-hot grade embedding is used, with a warning' },
     vgg: { kind: 'string', help: 'torchvision VGG-19 weights (.pth or .safetensors) for the perceptual loss' },
+    grader: { kind: 'string', help: 'trained grader (drgan train grader) whose backbone stands in for VGG-19 in the perceptual loss when no --vgg is given (with a warning; not the paper\'s loss)' },
     'no-perceptual': { kind: 'bool', help: 'turn the perceptual loss off (ablation w/o perceptual)' },
     epochs1: { kind: 'int', min: 0, max: 100000, help: 'stage-1 epochs (G_m alone at R/2)' },
     epochs2: { kind: 'int', min: 0, max: 100000, help: 'stage-2 epochs (G_m + G_l at R)' },
@@ -114,6 +115,7 @@ export const trainGanCommand: Command = {
         config,
         gradingSpace: f['grading-space'] as string | undefined,
         vgg: f.vgg as string | undefined,
+        grader: f.grader as string | undefined,
         seed: f.seed as number | undefined,
         lrDecay: f['lr-decay'] === undefined ? undefined : (f['lr-decay'] as boolean),
         sampleEvery: f['sample-every'] as number,

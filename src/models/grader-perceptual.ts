@@ -1,0 +1,32 @@
+// The perceptual loss's documented fallback (method.md section 7): without VGG-19 weights, the
+// trained grader's backbone gives the five feature maps instead (ResNet: relu after conv1/bn1
+// and layer1..layer4; VGG-16: the ReLU before each pool), weighted 1/32 .. 1 like VGG's taps.
+// It is frozen (eval mode, so batch norm uses its running statistics; no parameter gradients),
+// yet differentiable in its input, so G learns through it. perceptualExtractor (gan/vgg19.ts)
+// announces it with the loud warning; this file only builds it.
+import * as torch from '../torch/index.js';
+import type { FeatureExtractor } from '../gan/vgg19.js';
+import { Grader } from './grader.js';
+
+export class GraderFeatureExtractor implements FeatureExtractor {
+  readonly name: string;
+
+  /** Takes ownership of `grader`: puts it in eval mode and turns its parameter gradients off. */
+  constructor(readonly grader: Grader) {
+    grader.eval().requiresGrad_(false);
+    this.name = `trained grader's ${grader.config.backbone} backbone (5 levels: ${grader.config.backbone.startsWith('resnet') ? 'relu(bn1(conv1)), layer1..layer4' : 'relu before each max pool'})`;
+  }
+
+  extract(image: torch.Tensor): torch.Tensor[] {
+    return this.grader.stageOutputs(image);
+  }
+
+  dispose(): void {
+    this.grader.dispose();
+  }
+}
+
+/** The fallback extractor from a grader file (or grader training checkpoint), frozen. */
+export function loadGraderFeatureExtractor(path: string): GraderFeatureExtractor {
+  return new GraderFeatureExtractor(Grader.load(path));
+}
