@@ -15,5 +15,6 @@ import { experimentAblationCommand, experimentAugmentCommand } from './commands/
 import { reportCommand } from './commands/report.js';
 import { fitLesionsCommand } from './commands/fit-lesions.js';
 import { synthCommand } from './commands/synth.js';
+import { demoCommand } from './commands/demo.js';
 
-export const commands: Command[] = [phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, fitLesionsCommand, synthCommand, reportCommand];
+export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, fitLesionsCommand, synthCommand, reportCommand];

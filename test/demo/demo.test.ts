@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { main } from '../../src/cli/main.js';
+import type { DemoResult } from '../../src/demo/demo.js';
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  try {
+    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+test('drgan demo --quick runs every phase and writes a self-contained report with the promised sections', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'drgan-demo-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'demo');
+  const r = await run(['demo', '--quick', '--out', out, '--quiet']);
+  assert.equal(r.code, 0, r.err);
+  for (const phase of ['phantom', 'grader', 'latent', 'lesions', 'gan', 'synthesis', 'evaluation', 'report']) {
+    assert.match(r.out, new RegExp(`\\] ${phase}: `), `progress line of phase ${phase}`);
+    assert.match(r.out, new RegExp(`${phase} done in \\d+\\.\\d s`), `timing of phase ${phase}`);
+  }
+
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  // Self-contained: nothing fetched from the network or from files next to it.
+  assert.doesNotMatch(html, /(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
+  for (const m of html.matchAll(/\bsrc="([^"]*)"/g)) assert.match(m[1], /^data:image\/png;base64,/);
+  for (const id of ['run', 'numbers', 'losses', 'real-vs-synthetic', 'five-grades']) assert.match(html, new RegExp(`<section id="${id}">`), `section ${id}`);
+  assert.match(html, /Loss curves/);
+  assert.match(html, /Real vs synthetic, per grade/);
+  assert.match(html, /The same vessel tree at all five grades/);
+  assert.match(html, /perceptual: off/);
+
+  const pngs = [...html.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((m) => Buffer.from(m[1], 'base64'));
+  assert.ok(pngs.length >= 6, `${pngs.length} inlined images`);
+  for (const png of pngs) {
+    const meta = await sharp(png).metadata();
+    assert.equal(meta.format, 'png');
+    assert.ok(meta.width! >= 16 && meta.height! >= 16);
+    const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    assert.ok(data.length > 0);
+  }
+
+  const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as DemoResult;
+  const R = res.gan.config.resolution;
+  assert.equal(R, 64);
+  assert.equal(res.phases.length, 8);
+  assert.equal(res.gan.config.ablation.noPerceptual, true);
+  assert.ok(res.gan.steps > 0);
+  // Controllability: every synthetic image graded, per target grade.
+  const n = res.settings.evaluation.controlPerGrade;
+  assert.deepEqual(res.controllability.confusion.map((row) => row.reduce((a, b) => a + b, 0)), [n, n, n, n, n]);
+  assert.ok(Number.isFinite(res.grader.test.kappa));
+  // SWD: synthetic images are not the real ones; real against real is a different, finite number.
+  assert.ok(res.swd.fake.average > 0 && Number.isFinite(res.swd.fake.average));
+  assert.ok(res.swd.realReference.average > 0 && res.swd.realReference.average !== res.swd.fake.average);
+  // Five grades figure: labels, then 5 tiles of R per row; two rows (image, masks) per tree.
+  const five = await sharp(res.figures.fiveGrades).metadata();
+  assert.ok(five.width! > 5 * R && five.width! < 5 * (R + 20) + 200, `five-grades width ${five.width}`);
+  assert.ok(five.height! > 2 * R * res.settings.evaluation.trees);
+  const rvs = await sharp(res.figures.realVsSynthetic).metadata();
+  assert.ok(rvs.height! > 5 * R, 'one row per grade');
+  assert.ok(existsSync(join(out, 'gan', 'latest.safetensors')));
+
+  // A second run resumes: the GAN is not trained again, the report is rewritten.
+  const again = await run(['demo', '--quick', '--out', out, '--quiet']);
+  assert.equal(again.code, 0, again.err);
+  const res2 = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as DemoResult;
+  assert.equal(res2.gan.steps, res.gan.steps);
+  assert.deepEqual(res2.grader.test, res.grader.test);
+});
+
+test('drgan demo refuses a size DR-GAN cannot use, naming the flag', async () => {
+  const r = await run(['demo', '--quick', '--size', '100', '--out', join(tmpdir(), 'drgan-demo-never-written')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /size must be a multiple of 32/);
+  assert.ok(!existsSync(join(tmpdir(), 'drgan-demo-never-written')));
+});
