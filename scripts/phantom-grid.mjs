@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Renders a grid of phantom samples, one row per ICDR grade, for the README and for eyeballing
-// changes to src/phantom/. Usage: node scripts/phantom-grid.mjs [out.png] [--size 256] [--cols 4] [--seed 1]
+// changes to src/phantom/. Usage: node scripts/phantom-grid.mjs [out.jpg] [--size 256] [--cols 4] [--seed 1]
 import sharp from 'sharp';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,7 @@ const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const out = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--'))) ?? join(root, 'docs/images/phantom-grid.png');
+const out = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--'))) ?? join(root, 'docs/images/phantom-grid.jpg');
 const size = opt('size', 256);
 const cols = opt('cols', 4);
 const seed = opt('seed', 1);
@@ -34,5 +34,7 @@ for (let grade = 0; grade < 5; grade++) {
   }
 }
 mkdirSync(dirname(out), { recursive: true });
-await sharp(canvas, { raw: { width: W, height: H, channels: 3 } }).png().toFile(out);
+// JPEG by default: the noisy photographic texture makes a lossless PNG of the grid ~3 MB.
+const image = sharp(canvas, { raw: { width: W, height: H, channels: 3 } });
+await (out.endsWith('.png') ? image.png() : image.jpeg({ quality: 88, mozjpeg: true })).toFile(out);
 console.log(`${out}: ${5 * cols} samples at ${size}px, rows = grades 0..4, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
