@@ -5,25 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { main } from '../../src/cli/main.js';
 import { generatePhantomSet } from '../../src/phantom/dataset.js';
 import { GradingSpace } from '../../src/latent/grading-space.js';
+import { runDrgan } from '../helpers/run-drgan.js';
 
-async function drgan(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const drgan = (...args: string[]) => runDrgan(args);
 
 let root = '';
 let data = '';

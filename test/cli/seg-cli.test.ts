@@ -1,25 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { readManifest } from '../../src/data/manifest.js';
 import { tinyPhantomSet } from '../train/seg-fixtures.js';
+import { runDrgan } from '../helpers/run-drgan.js';
 
-/** Runs the CLI in-process, capturing what it prints. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const run = runDrgan;
 
 test('train seg -> eval seg --json -> train cam -> masks on a tiny phantom set', async (t) => {
   const dir = await tinyPhantomSet(t);

@@ -4,24 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest } from '../../src/data/manifest.js';
-import { main } from '../../src/cli/main.js';
+import { runDrgan } from '../helpers/run-drgan.js';
 
-/** Runs `drgan ...args` in-process and returns its exit code and what it printed. */
-async function drgan(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const drgan = (...args: string[]) => runDrgan(args);
 
 test('drgan phantom writes a readable data set and resumes on a second run', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'phantom-cli-'));

@@ -3,25 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { readManifest, CONDITION_CHANNELS } from '../../src/data/manifest.js';
 import { readImage, readMask } from '../../src/data/image-io.js';
 import { readSidecar } from '../../src/synth/batch.js';
 import { phantomSet, tinyCheckpoint } from './fixtures.js';
+import { runDrgan } from '../helpers/run-drgan.js';
 
-async function drgan(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const drgan = (...args: string[]) => runDrgan(args);
 
 let data = '';
 let tmp = '';
