@@ -11,7 +11,7 @@ import { DataLoader, type Batch } from '../data/loader.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
 import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type Split } from '../data/manifest.js';
 import { CamClassifier, type CamClassifierConfig } from '../models/cam-classifier.js';
-import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint-file.js';
+import { disposeCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint-file.js';
 import { annotatesAny, BEST_FILE, LATEST_FILE, parseTargets, requireAnnotated } from './segmentation-training.js';
 
 type Tensor = torch.Tensor;
@@ -136,11 +136,7 @@ export async function trainCam(
   const optimizer = new torch.optim.Adam(model.parameters(), { lr: config.lr });
   let progress: CamProgress = { epoch: 0, history: [], bestScore: null, bestEpoch: null };
   if (resumed) {
-    model.loadStateDict(resumed.model);
-    if (resumed.optim) optimizer.loadStateDict(resumed.optim);
-    if (resumed.rng) torch.setRngState(resumed.rng);
-    progress = resumed.progress;
-    disposeCheckpoint(resumed);
+    progress = restoreCheckpoint(resumed, model, optimizer);
     log(`resumed from ${latestPath} after epoch ${progress.epoch}`);
   }
   const valDir = config.valData ?? config.data;

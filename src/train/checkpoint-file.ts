@@ -112,3 +112,15 @@ export function disposeCheckpoint(c: LoadedCheckpoint<unknown, unknown>): void {
   if (c.optim) for (const s of Object.values(c.optim.state)) for (const v of Object.values(s)) if (v instanceof torch.Tensor) v.dispose();
   c.rng?.dispose();
 }
+
+/**
+ * Puts a loaded checkpoint back into training: model weights, optimiser state and the CPU
+ * generator, then frees the loaded tensors. Returns the saved progress.
+ */
+export function restoreCheckpoint<P>(c: LoadedCheckpoint<unknown, P>, model: torch.nn.Module, optimizer: torch.optim.Optimizer<any>): P { // eslint-disable-line @typescript-eslint/no-explicit-any
+  model.loadStateDict(c.model);
+  if (c.optim) optimizer.loadStateDict(c.optim);
+  if (c.rng) torch.setRngState(c.rng);
+  disposeCheckpoint(c);
+  return c.progress;
+}

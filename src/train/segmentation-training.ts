@@ -17,7 +17,7 @@ import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type ManifestE
 import { mixSeed, mulberry32 } from '../data/rng.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
 import { ScoreHistogram, type ScoreAccumulator, type SegmentationMetrics } from '../eval/segmentation-metrics.js';
-import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint-file.js';
+import { disposeCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint-file.js';
 
 type Tensor = torch.Tensor;
 
@@ -315,11 +315,7 @@ export async function trainSegmentation(
   const optimizer = new torch.optim.Adam(model.parameters(), { lr: config.lr });
   let progress: SegProgress = { epoch: 0, history: [], bestScore: null, bestEpoch: null };
   if (resumed) {
-    model.loadStateDict(resumed.model);
-    if (resumed.optim) optimizer.loadStateDict(resumed.optim);
-    if (resumed.rng) torch.setRngState(resumed.rng);
-    progress = resumed.progress;
-    disposeCheckpoint(resumed);
+    progress = restoreCheckpoint(resumed, model, optimizer);
     log(`resumed from ${latestPath} after epoch ${progress.epoch}`);
   }
 
