@@ -17,5 +17,6 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under dist/test' + (filter ? ` matching ${filter}` : ''));
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// --expose-gc lets memory tests settle the heap before counting live tensor handles.
+const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -168,7 +168,13 @@ test('registration rejects dotted names, names taken by another kind, and non-le
   assert.throws(() => m.getSubmodule('nope'), /Bad has no submodule "nope"/);
 });
 
+// Finalizers run inside GC, so a collection between two readings can free unrelated earlier
+// garbage and hide the module's handles; settle the heap before each reading (scripts/run-tests.mjs
+// passes --expose-gc).
+const settleHeap = (): void => (globalThis as { gc?: () => void }).gc?.();
+
 test('parameters and buffers survive tidy(); dispose() frees them', () => {
+  settleHeap();
   const before = torch.memoryStats();
   const m = torch.tidy(() => {
     const net = new Net();
@@ -178,6 +184,7 @@ test('parameters and buffers survive tidy(); dispose() frees them', () => {
   const live = m.stateDict();
   assert.ok([...live.values()].every((t) => !t.isDisposed), 'nothing disposed by tidy');
   const tensors = m.parameters().length + m.buffers().length;
+  settleHeap();
   const during = torch.memoryStats();
   assert.ok(during.handles - before.handles >= tensors, `${during.handles - before.handles} handles held for ${tensors} tensors`);
   m.dispose();
