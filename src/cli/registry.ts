@@ -12,9 +12,10 @@ import { masksCommand } from './commands/masks.js';
 import { trainGanCommand } from './commands/train-gan.js';
 import { evalFidCommand, evalKidCommand, evalSwdCommand } from './commands/eval-metrics.js';
 import { experimentAblationCommand, experimentAugmentCommand } from './commands/experiment.js';
+import { experimentReadingCommand, experimentReadingScoreCommand } from './commands/experiment-reading.js';
 import { reportCommand } from './commands/report.js';
 import { fitLesionsCommand } from './commands/fit-lesions.js';
 import { synthCommand } from './commands/synth.js';
 import { demoCommand } from './commands/demo.js';
 
-export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, fitLesionsCommand, synthCommand, reportCommand];
+export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, experimentReadingCommand, experimentReadingScoreCommand, fitLesionsCommand, synthCommand, reportCommand];
