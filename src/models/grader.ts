@@ -5,17 +5,17 @@
 // A grader file is a safetensors file of the backbone's state dict under torchvision's names
 // (so it also loads into `torchvision.models.resnet18(num_classes=5)`), with the config as JSON
 // in the metadata entry "drgan.grader", so `drgan eval grader` rebuilds it without flags.
-// Inception-v3 is not offered as a backbone: models/inception.ts belongs to the FID work.
 import { existsSync } from 'node:fs';
 import { readManifest, type Split } from '../data/manifest.js';
 import { DataLoader } from '../data/loader.js';
 import * as torch from '../torch/index.js';
+import { INCEPTION_V3_AUX_MIN_SIZE, INCEPTION_V3_MIN_SIZE, InceptionV3 } from './inception-v3.js';
 import { ResNet } from './resnet.js';
 import { VGG } from './vgg.js';
 
 type Tensor = torch.Tensor;
 
-export const BACKBONES = ['resnet18', 'resnet50', 'vgg16', 'vgg16_bn'] as const;
+export const BACKBONES = ['resnet18', 'resnet50', 'vgg16', 'vgg16_bn', 'inception_v3'] as const;
 export type BackboneName = (typeof BACKBONES)[number];
 
 export interface GraderConfig {
@@ -38,19 +38,22 @@ export const DEFAULT_GRADER_CONFIG: GraderConfig = { backbone: 'resnet18', numCl
 /** The metadata key holding the config in a grader file. */
 export const GRADER_META_KEY = 'drgan.grader';
 
-type Backbone = ResNet | VGG;
+type Backbone = ResNet | VGG | InceptionV3;
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 export function checkGraderConfig(c: Partial<GraderConfig>, where = 'grader config'): GraderConfig {
   const full = { ...DEFAULT_GRADER_CONFIG, ...c };
-  if (!BACKBONES.includes(full.backbone)) throw new Error(`${where}: backbone must be one of ${BACKBONES.join(', ')} (got ${JSON.stringify(full.backbone)}; inception-v3 is not available as a grader backbone)`);
+  if (!BACKBONES.includes(full.backbone)) throw new Error(`${where}: backbone must be one of ${BACKBONES.join(', ')} (got ${JSON.stringify(full.backbone)})`);
   for (const k of ['numClasses', 'inputSize', 'widthDivisor'] as const) {
     if (!Number.isInteger(full[k]) || full[k] < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${JSON.stringify(full[k])}`);
   }
   if (full.numClasses < 2) throw new Error(`${where}: numClasses must be >= 2, got ${full.numClasses}`);
   if (full.inputSize < 32) throw new Error(`${where}: inputSize must be >= 32 (five stride-2 stages), got ${full.inputSize}`);
+  if (full.backbone === 'inception_v3' && full.inputSize < INCEPTION_V3_MIN_SIZE) {
+    throw new Error(`${where}: inputSize must be >= ${INCEPTION_V3_MIN_SIZE} for inception_v3 (torchvision's minimum; ${INCEPTION_V3_AUX_MIN_SIZE} trains its auxiliary head too), got ${full.inputSize}`);
+  }
   if (!['imagenet', 'none'].includes(full.normalize)) throw new Error(`${where}: normalize must be imagenet|none, got ${JSON.stringify(full.normalize)}`);
   if (full.backbone.startsWith('resnet') && 64 % full.widthDivisor !== 0) throw new Error(`${where}: widthDivisor must divide 64 for a ResNet, got ${full.widthDivisor}`);
   return full;
@@ -62,6 +65,9 @@ function buildBackbone(c: GraderConfig): Backbone {
     case 'resnet50': return new ResNet({ depth: 50, numClasses: c.numClasses, baseWidth: 64 / c.widthDivisor });
     case 'vgg16': return new VGG({ numClasses: c.numClasses, widthDivisor: c.widthDivisor, hidden: Math.max(16, Math.floor(4096 / c.widthDivisor)) });
     case 'vgg16_bn': return new VGG({ numClasses: c.numClasses, widthDivisor: c.widthDivisor, hidden: Math.max(16, Math.floor(4096 / c.widthDivisor)), batchNorm: true });
+    // As torchvision's inception_v3(weights=...): aux head on, transform_input on [decision:
+    // also from scratch, so that one file layout serves both].
+    case 'inception_v3': return new InceptionV3({ numClasses: c.numClasses, widthDivisor: c.widthDivisor, auxLogits: true, transformInput: true });
   }
 }
 
@@ -80,7 +86,7 @@ export class Grader extends torch.nn.Module {
     this.std = this.registerBuffer('std', torch.tensor(IMAGENET_STD, [1, 3, 1, 1]), { persistent: false });
   }
 
-  /** Length of a feature vector: 512 (ResNet-18), 2048 (ResNet-50), 4096 (VGG-16). */
+  /** Length of a feature vector: 512 (ResNet-18), 2048 (ResNet-50, Inception-v3), 4096 (VGG-16). */
   get featureDim(): number {
     return this.net.featureDim;
   }
@@ -107,7 +113,25 @@ export class Grader extends torch.nn.Module {
   }
 
   /**
-   * The backbone's feature maps at five depths (ResNet.stageOutputs / VGG.stageOutputs) on
+   * Logits and the auxiliary head's logits, which only Inception-v3 has and only gives in
+   * training mode at inputSize >= 299 (InceptionV3.forwardWithAux); aux is null otherwise.
+   */
+  trainingLogits(images: Tensor): { logits: Tensor; aux: Tensor | null } {
+    return torch.tidy(() => {
+      const x = this.prepare(images);
+      return this.net instanceof InceptionV3 ? this.net.forwardWithAux(x) : { logits: this.net.forward(x), aux: null };
+    });
+  }
+
+  /** Why the auxiliary head sits out of training with this config, or null when it does not. */
+  get auxHeadNote(): string | null {
+    const { backbone, inputSize } = this.config;
+    if (backbone !== 'inception_v3' || inputSize >= INCEPTION_V3_AUX_MIN_SIZE) return null;
+    return `inception_v3 at ${inputSize} px: its auxiliary head needs a ${INCEPTION_V3_AUX_MIN_SIZE} px input (a 17 x 17 Mixed_6e map), so it is not trained and the loss is the main head's alone`;
+  }
+
+  /**
+   * The backbone's feature maps at five depths (the backbone's stageOutputs) on
    * images at their own size, normalised as for features(): the perceptual loss's fallback
    * compares images at full scale, as it would with VGG-19.
    */
@@ -163,7 +187,9 @@ export class Grader extends torch.nn.Module {
 
   /**
    * Loads ImageNet weights (a torchvision .pth or a safetensors file of the same state dict)
-   * into everything but the classifier, which keeps its fresh initialisation for 5 classes.
+   * into everything but the classifier (Inception-v3: both classifiers, fc and AuxLogits.fc),
+   * which keeps its fresh initialisation for 5 classes. A file without `num_batches_tracked`
+   * (saved before PyTorch 0.4.1) keeps the fresh counters, as PyTorch's loader does.
    */
   loadPretrained(path: string): void {
     if (!existsSync(path)) throw new Error(`${path}: no such pretrained weights file`);
@@ -171,7 +197,9 @@ export class Grader extends torch.nn.Module {
     try {
       const head = new Set(this.net.headKeys());
       const body = new Map([...sd].filter(([k]) => !head.has(k)));
-      for (const k of head) body.set(k, this.net.stateDict().get(k)!);
+      const own = this.net.stateDict();
+      for (const k of head) body.set(k, own.get(k)!);
+      for (const [k, t] of own) if (k.endsWith('num_batches_tracked') && !body.has(k)) body.set(k, t);
       try {
         this.net.loadStateDict(body);
       } catch (err) {

@@ -23,6 +23,9 @@ import * as torch from '../torch/index.js';
 
 type Tensor = torch.Tensor;
 
+/** Weight of Inception-v3's auxiliary-head loss (torchvision's fine-tuning recipe). */
+export const AUX_LOSS_WEIGHT = 0.4;
+
 export interface GraderTrainingOptions {
   data: string;
   out: string;
@@ -144,6 +147,7 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
   // ---- model, optimiser, schedule (fresh, or restored below)
   torch.manualSeed(o.seed);
   const grader = new Grader(o.grader);
+  if (grader.auxHeadNote) log(`note: ${grader.auxHeadNote}`);
   if (o.pretrained && !(o.resume && existsSync(latestPath))) grader.loadPretrained(o.pretrained);
   const optimizer = makeOptimizer(o, grader.parameters());
   const scheduler = makeScheduler(o, optimizer);
@@ -184,8 +188,9 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
             x = x.indexSelect(0, keepIdx);
             y = y.indexSelect(0, keepIdx);
           }
-          const logits = grader.forward(x);
-          const l = o.loss === 'focal' ? torch.F.focalLoss(logits, y, { gamma: o.focalGamma, weight }) : torch.F.crossEntropy(logits, y, { weight });
+          const lossOf = (z: Tensor) => (o.loss === 'focal' ? torch.F.focalLoss(z, y, { gamma: o.focalGamma, weight }) : torch.F.crossEntropy(z, y, { weight }));
+          const { logits, aux } = grader.trainingLogits(x);
+          const l = aux ? lossOf(logits).add(lossOf(aux).mul(AUX_LOSS_WEIGHT)) : lossOf(logits);
           optimizer.zeroGrad();
           l.backward();
           optimizer.step();

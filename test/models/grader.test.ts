@@ -36,7 +36,7 @@ test('loadPretrained takes a 1000-class torchvision .pth for the body and keeps 
 });
 
 test('grader configs are checked at the boundary', () => {
-  assert.throws(() => new Grader({ backbone: 'inception_v3' as 'resnet18' }), /backbone must be one of .*inception-v3 is not available/);
+  assert.throws(() => new Grader({ backbone: 'inception' as 'resnet18' }), /backbone must be one of .*inception_v3 \(got "inception"\)/);
   assert.throws(() => new Grader({ inputSize: 16 }), /inputSize must be >= 32/);
   assert.throws(() => new Grader({ widthDivisor: 3 }), /widthDivisor must divide 64/);
   const g = new Grader({ backbone: 'vgg16', inputSize: 32, widthDivisor: 32 });

@@ -8,15 +8,15 @@ const D = DEFAULT_TRAINING;
 
 export const trainGraderCommand: Command = {
   name: 'train grader',
-  summary: 'train the DR grader (ResNet/VGG) on a prepared data set; best and resumable checkpoints',
+  summary: 'train the DR grader (ResNet/VGG/Inception-v3) on a prepared data set; best and resumable checkpoints',
   usage: 'drgan train grader --data DIR --out DIR [--backbone resnet18] [--epochs N] [--batch B] [--size S] [--lr X] [--loss ce|focal] [--balanced] [--resume]',
   flags: {
     data: { kind: 'string', required: true, help: 'prepared data set (train split trains, val split validates)' },
     out: { kind: 'string', required: true, help: 'output folder: best.safetensors, latest.safetensors, log.jsonl' },
-    backbone: { kind: 'choice', choices: BACKBONES, default: 'resnet18', help: 'network (torchvision layout); inception-v3 is not offered' },
+    backbone: { kind: 'choice', choices: BACKBONES, default: 'resnet18', help: 'network (torchvision layout); inception_v3 needs --size >= 75 and trains its auxiliary head (loss + 0.4 aux) at >= 299' },
     epochs: { kind: 'int', default: D.epochs, min: 1, max: 100000, help: 'epochs in total (the schedule spans them)' },
     batch: { kind: 'int', default: D.batchSize, min: 2, max: 4096, help: 'batch size' },
-    size: { kind: 'int', default: 224, min: 32, max: 2048, help: 'input side in pixels (images are resized on load)' },
+    size: { kind: 'int', default: 224, min: 32, max: 2048, help: 'input side in pixels (images are resized on load); inception_v3: >= 75, 299 as published' },
     lr: { kind: 'number', default: D.lr, min: 0, help: 'initial learning rate' },
     'weight-decay': { kind: 'number', default: D.weightDecay, min: 0, help: 'L2 weight decay' },
     optimizer: { kind: 'choice', choices: ['adam', 'sgd'], default: D.optimizer, help: 'Adam, or SGD with momentum 0.9' },
@@ -27,7 +27,7 @@ export const trainGraderCommand: Command = {
     balanced: { kind: 'bool', default: false, help: 'class-balanced sampling (each grade equally likely)' },
     'no-augment': { kind: 'bool', default: false, help: 'turn off flips, rotation, scale and colour jitter' },
     width: { kind: 'int', default: 1, min: 1, max: 64, help: 'divide every layer width by this (1 = the published network)' },
-    pretrained: { kind: 'string', help: 'torchvision ImageNet weights (.pth or .safetensors) for the backbone' },
+    pretrained: { kind: 'string', help: 'torchvision ImageNet weights (.pth or .safetensors) for the backbone, e.g. resnet50-0676ba61.pth, inception_v3_google-0cc3c7bd.pth' },
     seed: { kind: 'int', default: 0, min: 0, help: 'seed of initialisation, batch order and augmentation' },
     resume: { kind: 'bool', default: false, help: 'continue from OUT/latest.safetensors' },
     'stop-after': { kind: 'int', min: 1, help: 'stop after this many epochs in this run (resume later)' },
