@@ -38,6 +38,13 @@ export interface AugmentOptions {
   fakePerGrade?: number[];
   /** Fake images per grade as a multiple of that grade's real training count (one or five ratios). */
   mix?: number[];
+  /**
+   * A separate prepared real set to score on (Te-Real) instead of `real`'s test split, e.g. a
+   * larger or balanced test set, or another clinic's photos; `testSplit` picks its split.
+   */
+  test?: string;
+  /** Split of `test` that is scored (default all of it). */
+  testSplit?: Split | 'all';
   /** Which split of the fake set is used (for training and for Te-Fake); default all. */
   fakeSplit?: Split | 'all';
   /** One grader per seed and setting; the seed drives initialisation, batch order, augmentation and the fake subset. */
@@ -70,6 +77,8 @@ export interface AugmentResults {
   created: string;
   label: string;
   real: { dir: string; counts: Record<Split, number[]> };
+  /** Where Te-Real came from: `real`'s test split, or a separate set. */
+  test: { dir: string; split: Split | 'all'; counts: number[] };
   fake: { dir: string; split: Split | 'all'; counts: number[] };
   grader: GraderConfig;
   training: GraderTrainingSettings;
@@ -177,14 +186,18 @@ export async function runAugmentExperiment(o: AugmentOptions): Promise<AugmentRe
   const bySplit = (s: Split) => real.filter((e) => e.split === s && e.grade !== null);
   const counts = { train: gradeCounts(bySplit('train')), val: gradeCounts(bySplit('val')), test: gradeCounts(bySplit('test')) };
   if (bySplit('train').length === 0) throw new Error(`${o.real}: the train split has no graded samples (Tr-Real needs them)`);
-  if (bySplit('test').length === 0) throw new Error(`${o.real}: the test split has no graded samples (Te-Real needs them)`);
+  const testDir = o.test ?? o.real;
+  const testSplit: Split | 'all' = o.test ? (o.testSplit ?? 'all') : 'test';
+  const testEntries = (o.test ? readManifest(o.test) : real).filter((e) => (testSplit === 'all' || e.split === testSplit) && e.grade !== null);
+  if (testEntries.length === 0) throw new Error(`${testDir}: the ${testSplit === 'all' ? 'set' : `${testSplit} split`} has no graded samples (Te-Real needs them)`);
   if (bySplit('val').length === 0) warn(`${o.real} has no graded val samples: every grader is scored after its last epoch (no best-epoch selection)`);
   const fakeAll = readManifest(o.fake).filter((e) => (fakeSplit === 'all' || e.split === fakeSplit) && e.grade !== null);
   if (fakeAll.length === 0) throw new Error(`${o.fake}: no graded samples in split "${fakeSplit}" (a synthetic set records each image's target grade)`);
   const available = gradeCounts(fakeAll);
   const wanted = fakeTargets(o, counts.train, available);
   wanted.forEach((w, g) => { if (w > available[g]) warn(`grade ${g}: ${w} fake images wanted, the fake set has ${available[g]}; all of them are used`); });
-  log(`real train per grade ${counts.train.join('/')}, test ${counts.test.join('/')}; fake per grade available ${available.join('/')}, adding ${wanted.map((w, g) => Math.min(w, available[g])).join('/')}`);
+  const testCounts = gradeCounts(testEntries);
+  log(`real train per grade ${counts.train.join('/')}, Te-Real per grade ${testCounts.join('/')}${o.test ? ` (${testDir}, ${testSplit})` : ''}; fake per grade available ${available.join('/')}, adding ${wanted.map((w, g) => Math.min(w, available[g])).join('/')}`);
 
   const realView = join(o.out, 'views', 'real');
   writeView(realView, viewEntries(o.real, realView, real), 'experiment-view', { sources: [resolve(o.real)] });
@@ -202,13 +215,13 @@ export async function runAugmentExperiment(o: AugmentOptions): Promise<AugmentRe
     const realKey = { real: resolve(o.real), grader: graderCfg, training, seed };
     const realRun = await trainOrReuse(realKey, base(realView, join(baselineRoot, `seed${seed}`, 'tr-real')));
     if (realRun.reused) log(`  reusing the Tr-Real grader in ${join(baselineRoot, `seed${seed}`, 'tr-real')}`);
-    const realReal = await score(realRun.path, realView, 'test');
+    const realReal = await score(realRun.path, o.test ? testDir : realView, testSplit);
     const realFake = await score(realRun.path, o.fake, fakeSplit);
 
     log(`seed ${seed}: ${SETTINGS.mixedReal} (+${chosen.length} fake)`);
     const mixedKey = { ...realKey, fake: resolve(o.fake), fakeIds: chosen.map((e) => e.id) };
     const mixedRun = await trainOrReuse(mixedKey, base(mixedView, join(o.out, 'runs', `seed${seed}`, 'tr-mixed')));
-    const mixedReal = await score(mixedRun.path, realView, 'test');
+    const mixedReal = await score(mixedRun.path, o.test ? testDir : realView, testSplit);
     log(`seed ${seed}: kappa Tr-Real ${realReal.kappa.toFixed(4)}, Tr-Real&Fake ${mixedReal.kappa.toFixed(4)}, Te-Fake ${realFake.kappa.toFixed(4)}`);
     runs.push({
       seed, fakeUsed: gradeCounts(chosen), realReal, realFake, mixedReal,
@@ -232,7 +245,7 @@ export async function runAugmentExperiment(o: AugmentOptions): Promise<AugmentRe
   };
   const results: AugmentResults = {
     experiment: 'augment', created: new Date().toISOString(), label,
-    real: { dir: resolve(o.real), counts }, fake: { dir: resolve(o.fake), split: fakeSplit, counts: available },
+    real: { dir: resolve(o.real), counts }, test: { dir: resolve(testDir), split: testSplit, counts: testCounts }, fake: { dir: resolve(o.fake), split: fakeSplit, counts: available },
     grader: graderCfg, training, selection: { fakePerGrade: o.fakePerGrade ?? null, mix: o.mix ?? null },
     seeds: [...o.seeds], runs, summary, gain, warnings, seconds: (Date.now() - t0) / 1000,
   };
@@ -257,7 +270,8 @@ export function augmentTables(r: AugmentResults): string {
   return [
     `# Augmentation by synthesised data (${r.label}, ${runs} seed${runs === 1 ? '' : 's'}: ${r.seeds.join(', ')})`,
     '',
-    `Real: ${r.real.dir} (train per grade ${r.real.counts.train.join('/')}, test ${r.real.counts.test.join('/')}). ` +
+    `Real: ${r.real.dir} (train per grade ${r.real.counts.train.join('/')}). Te-Real: ${r.test.dir}` +
+      `${r.test.split === 'all' ? '' : ` (${r.test.split} split)`}, per grade ${r.test.counts.join('/')}. ` +
       `Fake: ${r.fake.dir} (split ${r.fake.split}; added per grade ${r.runs[0]?.fakeUsed.join('/') ?? '-'}). Values: mean ± sample std over seeds.`,
     '',
     '## Table III layout: accuracy and quadratic weighted kappa (%)',

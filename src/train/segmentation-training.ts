@@ -7,9 +7,7 @@
 // known and not predicted, and only inside the FOV. Batches are a pure function of
 // (seed, epoch, position) (the loader's order and augmentation, plus the patch positions
 // drawn here), and checkpoints are written at the end of every epoch with the optimiser and
-// RNG state, so `resume` continues exactly where an interrupted run stopped.
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+// RNG state (epoch-loop.ts), so `resume` continues exactly where an interrupted run stopped.
 import * as torch from '../torch/index.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { DEFAULT_AUGMENT } from '../data/augment.js';
@@ -17,7 +15,7 @@ import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type ManifestE
 import { mixSeed, mulberry32 } from '../data/rng.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
 import { ScoreHistogram, type ScoreAccumulator, type SegmentationMetrics } from '../eval/segmentation-metrics.js';
-import { disposeCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint-file.js';
+import { loadTrainedModel, openRun, runEpochs, startModel, type EpochProgress, type EpochRecord as LoopRecord, type MaskTrainConfig } from './epoch-loop.js';
 
 type Tensor = torch.Tensor;
 
@@ -25,31 +23,18 @@ type Tensor = torch.Tensor;
 export const SEGMENTATION_TARGETS: readonly ConditionChannel[] = ['vessel', 'optic_disc', 'MA', 'HE', 'EX', 'SE'];
 export const SEGMENTATION_KIND = 'segmentation';
 
-export interface SegTrainConfig {
-  data: string;
-  /** Validation data set; default: the `valSplit` of `data`. */
-  valData?: string;
-  trainSplit: Split[] | 'all';
-  valSplit: Split[] | 'all';
-  targets: ConditionChannel[];
-  /** Side at which images are loaded (resized from the prepared size when different); 0 = prepared size. */
-  size: number;
+export interface SegTrainConfig extends MaskTrainConfig {
   /** Side of the square training patches; 0 = whole images. */
   patch: number;
   patchesPerImage: number;
   /** Probability that a patch is centred on a positive pixel (of a random known target). */
   positiveFraction: number;
   imagesPerStep: number;
-  epochs: number;
-  lr: number;
-  seed: number;
-  augment: boolean;
   diceWeight: number;
   bceWeight: number;
   /** Validate every this many epochs (and after the last). */
   valEvery: number;
   model: Omit<UNetConfig, 'outChannels'>;
-  out: string;
 }
 
 export const SEG_TRAIN_DEFAULTS: Omit<SegTrainConfig, 'data' | 'targets' | 'out'> = {
@@ -70,23 +55,13 @@ export const SEG_TRAIN_DEFAULTS: Omit<SegTrainConfig, 'data' | 'targets' | 'out'
   model: { depth: 4, baseWidth: 32, norm: 'batch', up: 'bilinear' },
 };
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  seconds: number;
+/** An epoch; its score (which picks the best checkpoint) is the mean PR-AUC over targets, or -loss without validation. */
+export interface EpochRecord extends LoopRecord {
   /** Validation metrics per target, when validated this epoch. */
   val?: Record<string, SegmentationMetrics>;
-  /** The number that picks the best checkpoint: mean PR-AUC over targets (or -loss without validation). */
-  score?: number;
 }
 
-export interface SegProgress {
-  /** Epochs finished. */
-  epoch: number;
-  history: EpochRecord[];
-  bestScore: number | null;
-  bestEpoch: number | null;
-}
+export type SegProgress = EpochProgress<EpochRecord>;
 
 /** Checks target names: known channels, binary (U-Net) ones, no repeats. */
 export function parseTargets(names: readonly string[], allowed: readonly ConditionChannel[] = SEGMENTATION_TARGETS): ConditionChannel[] {
@@ -101,6 +76,11 @@ export function parseTargets(names: readonly string[], allowed: readonly Conditi
     seen.add(n);
   }
   return [...names] as ConditionChannel[];
+}
+
+/** Whether any sample of the split annotates (knows) one of the targets: else there is nothing to validate on. */
+export function hasValidationSamples(dir: string, split: Split[] | 'all', targets: readonly ConditionChannel[]): boolean {
+  return readManifest(dir).some((e) => (split === 'all' || split.includes(e.split)) && targets.some((t) => e.known.includes(t)));
 }
 
 /** Throws unless every target is annotated in at least one sample of the split. */
@@ -284,106 +264,62 @@ export interface TrainResult {
   bestPath: string;
 }
 
-export const LATEST_FILE = 'latest.safetensors';
-export const BEST_FILE = 'best.safetensors';
-
 export async function trainSegmentation(
   input: Partial<SegTrainConfig> & Pick<SegTrainConfig, 'data' | 'targets' | 'out'>,
   o: { resume?: boolean } & TrainCallbacks = {},
 ): Promise<TrainResult> {
   const log = o.log ?? (() => {});
-  let config: SegTrainConfig = { ...SEG_TRAIN_DEFAULTS, ...input, model: { ...SEG_TRAIN_DEFAULTS.model, ...input.model } };
-  config.targets = parseTargets(config.targets);
-  mkdirSync(config.out, { recursive: true });
-  const latestPath = join(config.out, LATEST_FILE);
-  const bestPath = join(config.out, BEST_FILE);
-  if (existsSync(latestPath) && !o.resume) throw new Error(`${latestPath} exists: pass resume to continue that run, or choose another output folder`);
-
-  const resumed = o.resume && existsSync(latestPath) ? loadCheckpoint<SegTrainConfig, SegProgress>(latestPath, SEGMENTATION_KIND) : null;
-  if (resumed) {
-    // The run's settings come from the checkpoint (a resume must not change the data or
-    // model); only the number of epochs may be extended.
-    config = { ...resumed.config, epochs: input.epochs ?? resumed.config.epochs };
-  }
+  const merged: SegTrainConfig = { ...SEG_TRAIN_DEFAULTS, ...input, model: { ...SEG_TRAIN_DEFAULTS.model, ...input.model } };
+  merged.targets = parseTargets(merged.targets);
+  const run = openRun<SegTrainConfig, EpochRecord>(SEGMENTATION_KIND, merged, { resume: o.resume, epochs: input.epochs });
+  let config = run.config;
   checkConfig(config);
   // Inference needs the scale the net learned, so the stored config names it.
   if (config.size === 0) config = { ...config, size: readManifest(config.data)[0].size };
   requireAnnotated(config.data, config.trainSplit, config.targets);
-
-  torch.manualSeed(config.seed);
-  const model = buildUNet(config);
-  const optimizer = new torch.optim.Adam(model.parameters(), { lr: config.lr });
-  let progress: SegProgress = { epoch: 0, history: [], bestScore: null, bestEpoch: null };
-  if (resumed) {
-    progress = restoreCheckpoint(resumed, model, optimizer);
-    log(`resumed from ${latestPath} after epoch ${progress.epoch}`);
-  }
+  const { model, optimizer, progress } = startModel(run, config, buildUNet, log);
 
   const valDir = config.valData ?? config.data;
-  const hasVal = readManifest(valDir).some((e) => (config.valSplit === 'all' || config.valSplit.includes(e.split)) && config.targets.some((t) => e.known.includes(t)));
+  const hasVal = hasValidationSamples(valDir, config.valSplit, config.targets);
   if (!hasVal) log(`no annotated samples in the validation split ${JSON.stringify(config.valSplit)} of ${valDir}: the best checkpoint is chosen by training loss`);
-
   const loader = new DataLoader({
     dir: config.data, split: config.trainSplit, batchSize: config.imagesPerStep, size: config.size || undefined,
     seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false, dropLast: false, filter: annotatesAny(config.targets),
   });
   const T = config.targets.length;
-  model.train();
-  for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {
-    const t0 = performance.now();
-    let lossSum = 0;
-    let steps = 0;
-    let position = 0;
-    for await (const b of loader.epoch(epoch)) {
-      let a = targetsOfBatch(b, config.targets);
-      if (config.patch > 0 && config.patch < a.side) {
-        a = cropPatches(a, config.patch, config.patchesPerImage, config.positiveFraction, mulberry32(mixSeed(config.seed, epoch, position, 0x5e9)));
-      }
-      position++;
-      const S = a.side;
-      const loss = torch.tidy(() => {
-        const l = segmentationLoss(
-          model.forward(torch.tensor(a.images, [a.n, 3, S, S])),
-          torch.tensor(a.labels, [a.n, T, S, S]),
-          torch.tensor(a.fov, [a.n, 1, S, S]),
-          torch.tensor(a.known, [a.n, T]),
-          config,
-        );
-        optimizer.zeroGrad();
-        l.backward();
-        optimizer.step();
-        return l.item();
-      });
-      lossSum += loss;
-      steps++;
+  const step = (b: Batch, epoch: number, position: number): number => {
+    let a = targetsOfBatch(b, config.targets);
+    if (config.patch > 0 && config.patch < a.side) {
+      a = cropPatches(a, config.patch, config.patchesPerImage, config.positiveFraction, mulberry32(mixSeed(config.seed, epoch, position, 0x5e9)));
     }
-    const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / Math.max(1, steps), seconds: (performance.now() - t0) / 1000 };
-    if (hasVal && ((epoch + 1) % config.valEvery === 0 || epoch + 1 === config.epochs)) {
-      record.val = await evaluateSegmentation(model, config.targets, valDir, config.valSplit, { size: config.size });
-      const aucs = Object.values(record.val).map((m) => m.prAuc).filter((v) => Number.isFinite(v));
-      record.score = aucs.length ? aucs.reduce((x, y) => x + y, 0) / aucs.length : undefined;
-    } else if (!hasVal) {
-      record.score = -record.loss;
-    }
-    progress = { ...progress, epoch: epoch + 1, history: [...progress.history, record] };
-    const improved = record.score !== undefined && (progress.bestScore === null || record.score > progress.bestScore);
-    if (improved) progress = { ...progress, bestScore: record.score!, bestEpoch: epoch + 1 };
-    log(formatEpoch(record, config.epochs));
-    // best first: a crash between the two writes then leaves a latest that predates it,
-    // and resuming redoes this epoch and rewrites both.
-    if (improved) saveCheckpoint(bestPath, { kind: SEGMENTATION_KIND, config, progress, model });
-    saveCheckpoint(latestPath, { kind: SEGMENTATION_KIND, config, progress, model, optimizer, rng: true });
-  }
-  if (!existsSync(bestPath)) saveCheckpoint(bestPath, { kind: SEGMENTATION_KIND, config, progress, model });
-  return { model, progress, latestPath, bestPath };
+    const S = a.side;
+    return torch.tidy(() => {
+      const l = segmentationLoss(
+        model.forward(torch.tensor(a.images, [a.n, 3, S, S])),
+        torch.tensor(a.labels, [a.n, T, S, S]),
+        torch.tensor(a.fov, [a.n, 1, S, S]),
+        torch.tensor(a.known, [a.n, T]),
+        config,
+      );
+      optimizer.zeroGrad();
+      l.backward();
+      optimizer.step();
+      return l.item();
+    });
+  };
+  const validate = async () => {
+    const val = await evaluateSegmentation(model, config.targets, valDir, config.valSplit, { size: config.size });
+    return { fields: { val }, perTarget: Object.values(val).map((m) => m.prAuc) };
+  };
+  const done = await runEpochs({
+    kind: SEGMENTATION_KIND, run, config, model, optimizer, progress, loader, step,
+    validate: hasVal ? validate : null, validateEvery: config.valEvery, describe: describeValidation, log,
+  });
+  return { model, progress: done, latestPath: run.latestPath, bestPath: run.bestPath };
 }
 
-function formatEpoch(r: EpochRecord, total: number): string {
-  let s = `epoch ${r.epoch}/${total}  loss ${r.loss.toFixed(4)}  ${r.seconds.toFixed(1)} s`;
-  if (r.val) {
-    s += '  val ' + Object.entries(r.val).map(([t, m]) => `${t} PR-AUC ${m.prAuc.toFixed(3)} AUC ${m.rocAuc.toFixed(3)}`).join(', ');
-  }
-  return s;
+function describeValidation(r: EpochRecord): string {
+  return r.val ? '  val ' + Object.entries(r.val).map(([t, m]) => `${t} PR-AUC ${m.prAuc.toFixed(3)} AUC ${m.rocAuc.toFixed(3)}`).join(', ') : '';
 }
 
 function checkConfig(c: SegTrainConfig): void {
@@ -405,13 +341,5 @@ function checkConfig(c: SegTrainConfig): void {
 
 /** Rebuilds a trained U-Net from a checkpoint file (best or latest), in eval mode. */
 export function loadSegmentationModel(path: string): { model: UNet; config: SegTrainConfig; progress: SegProgress } {
-  const c = loadCheckpoint<SegTrainConfig, SegProgress>(path, SEGMENTATION_KIND);
-  const model = buildUNet(c.config);
-  try {
-    model.loadStateDict(c.model);
-  } finally {
-    disposeCheckpoint(c);
-  }
-  model.eval();
-  return { model, config: c.config, progress: c.progress };
+  return loadTrainedModel<SegTrainConfig, UNet, EpochRecord>(path, SEGMENTATION_KIND, buildUNet);
 }

@@ -92,6 +92,19 @@ test('a second run with the same settings reuses the Tr-Real graders (shared bas
   assert.ok(!existsSync(join(root, 'b', 'runs', 'seed3', 'tr-real')));
 });
 
+test('--test scores Te-Real on a separate set (all of it, or one split) with the same graders', async () => {
+  const base = join(root, 'shared-baseline');
+  const all = await runAugmentExperiment(options(join(root, 'sep-all'), { seeds: [3], baselineDir: base, plots: false, test: fake }));
+  assert.equal(all.runs[0].realReal.n, 20, 'every graded image of the separate set is scored');
+  assert.equal(all.runs[0].mixedReal.n, 20);
+  assert.equal(all.test.split, 'all');
+  assert.deepEqual(all.test.counts, readManifest(fake).reduce((c, e) => (c[e.grade!]++, c), [0, 0, 0, 0, 0]));
+  const val = await runAugmentExperiment(options(join(root, 'sep-val'), { seeds: [3], baselineDir: base, plots: false, test: real, testSplit: 'val' }));
+  assert.equal(val.runs[0].realReal.n, readManifest(real).filter((e) => e.split === 'val').length);
+  assert.match(readFileSync(join(root, 'sep-all', 'tables.md'), 'utf8'), /Te-Real: .*fake/);
+  await assert.rejects(runAugmentExperiment(options(join(root, 'bad-test'), { seeds: [3], baselineDir: base, test: join(root, 'nope') })), /manifest\.jsonl/);
+});
+
 test('bad input is refused with the field named', async () => {
   await assert.rejects(runAugmentExperiment(options(join(root, 'bad'), { fakePerGrade: [1, 2] })), /fake-per-grade: give one value or 5/);
   await assert.rejects(runAugmentExperiment(options(join(root, 'bad'), { seeds: [] })), /at least one seed/);

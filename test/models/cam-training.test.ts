@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { DataLoader } from '../../src/data/loader.js';
 import { CONDITION_CHANNELS, readManifest, writeManifest } from '../../src/data/manifest.js';
 import { imageLabels, loadCamModel, trainCam } from '../../src/train/cam-training.js';
+import * as torch from '../../src/torch/index.js';
 import { tinyPhantomSet } from '../train/seg-fixtures.js';
+
+// One libtorch thread: on a busy machine more threads only contend (the assertions compare
+// runs with each other, so they hold at any thread count).
+torch.setNumThreads(1);
 
 test('image labels: 1 where the annotated mask has any positive pixel; unannotated pairs are left out', async (t) => {
   const dir = await tinyPhantomSet(t);
@@ -41,4 +46,20 @@ test('trainCam reports accuracy per target and its best checkpoint reloads', asy
   model.dispose();
   r.model.dispose();
   await assert.rejects(trainCam({ data: dir, targets: ['LM', 'bogus' as never], out: join(dir, 'cam2') }), /unknown target "bogus"/);
+});
+
+test('trainCam resumes exactly: 2 epochs equal 1 epoch + resume to 2, weights and best epoch included', async (t) => {
+  const dir = await tinyPhantomSet(t);
+  const base = { data: dir, targets: ['LM' as const, 'MA' as const], trainSplit: 'all' as const, valSplit: 'all' as const, size: 32, batchSize: 3, model: { depth: 18 as const, baseWidth: 2 }, seed: 2 };
+  const full = await trainCam({ ...base, out: join(dir, 'full'), epochs: 2 });
+  await trainCam({ ...base, out: join(dir, 'part'), epochs: 1 });
+  await assert.rejects(trainCam({ ...base, out: join(dir, 'part'), epochs: 2 }), /exists: pass resume/);
+  const lines: string[] = [];
+  const resumed = await trainCam({ ...base, out: join(dir, 'part'), epochs: 2 }, { resume: true, log: (l) => lines.push(l) });
+  assert.match(lines[0], /^resumed from .*latest\.safetensors after epoch 1$/);
+  assert.deepEqual(resumed.progress.history.map((h) => [h.loss, h.accuracy, h.score]), full.progress.history.map((h) => [h.loss, h.accuracy, h.score]));
+  assert.equal(resumed.progress.bestEpoch, full.progress.bestEpoch);
+  for (const [k, v] of full.model.stateDict()) assert.ok(v.equal(resumed.model.stateDict().get(k)!), `${k} differs after resume`);
+  full.model.dispose();
+  resumed.model.dispose();
 });

@@ -8,6 +8,7 @@ import * as torch from '../../src/torch/index.js';
 import { makeConfig, type ConfigOverrides, type DrganConfig } from '../../src/gan/config.js';
 import type { FeatureExtractor } from '../../src/gan/vgg19.js';
 import { GradingSpaceAccumulator } from '../../src/latent/grading-space.js';
+import { Grader, type BackboneName } from '../../src/models/grader.js';
 import { generatePhantomSet } from '../../src/phantom/dataset.js';
 
 let cached: Promise<string> | undefined;
@@ -51,6 +52,15 @@ export const poolExtractor: FeatureExtractor = {
     return out;
   }),
 };
+
+/** An untrained small grader (32 px, layer widths / 16), seeded, saved to `path`: a network for the perceptual fallback. */
+export function saveTinyGrader(path: string, backbone: BackboneName = 'resnet18'): string {
+  torch.manualSeed(1);
+  const grader = new Grader({ backbone, inputSize: 32, widthDivisor: 16 });
+  grader.save(path);
+  grader.dispose();
+  return path;
+}
 
 /** A grading space of dimension `dim` with a separate mean per grade, saved to `path`. */
 export function writeGradingSpace(path: string, dim: number): void {

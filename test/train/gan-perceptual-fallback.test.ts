@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
 import { main } from '../../src/cli/main.js';
-import { Grader } from '../../src/models/grader.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { ganPhantomSet, tempDir } from './gan-fixtures.js';
+import { ganPhantomSet, saveTinyGrader, tempDir } from './gan-fixtures.js';
 
 torch.setNumThreads(1);
 
@@ -32,11 +31,7 @@ async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
 test('--grader without --vgg: loud warning, finite perceptual loss, extractor recorded and reopened on resume', async (t) => {
   const data = await ganPhantomSet(t);
   const out = tempDir(t);
-  const graderPath = join(out, 'grader.safetensors');
-  torch.manualSeed(1);
-  const grader = new Grader({ backbone: 'resnet18', inputSize: 32, widthDivisor: 16 });
-  grader.save(graderPath);
-  grader.dispose();
+  const graderPath = saveTinyGrader(join(out, 'grader.safetensors'));
 
   const run = join(out, 'run');
   const base = ['train', 'gan', '--data', data, '--out', run, '--sample-every', '0', '--threads', '1'];
@@ -61,10 +56,7 @@ test('--grader without --vgg: loud warning, finite perceptual loss, extractor re
   for (const l of lines) assert.ok(Number.isFinite(l.G.perceptual) && l.G.perceptual > 0, `perceptual loss ${l.G.perceptual} at step ${l.step}`);
 
   // Another network on resume would change the loss mid-run: refused, naming both.
-  const vggGrader = join(out, 'vgg-grader.safetensors');
-  const other = new Grader({ backbone: 'vgg16', inputSize: 32, widthDivisor: 16 });
-  other.save(vggGrader);
-  other.dispose();
+  const vggGrader = saveTinyGrader(join(out, 'vgg-grader.safetensors'), 'vgg16');
   const third = await cli([...base, '--resume', '--grader', vggGrader, '--max-steps', '3']);
   assert.equal(third.code, 1);
   assert.match(third.stderr, /perceptual loss used "trained grader's resnet18 backbone.*" and this run would use "trained grader's vgg16 backbone/);

@@ -11,6 +11,10 @@ import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint-fi
 import { mulberry32 } from '../../src/data/rng.js';
 import { tinyPhantomSet } from './seg-fixtures.js';
 
+// One libtorch thread: on a busy machine more threads only contend (the assertions compare
+// runs with each other, so they hold at any thread count).
+torch.setNumThreads(1);
+
 const tiny = { depth: 2, baseWidth: 4, norm: 'batch' as const, up: 'bilinear' as const };
 
 test('a few Adam steps on a tiny phantom batch reduce the Dice + BCE loss', async (t) => {

@@ -26,6 +26,9 @@ const GRADER_FLAGS: FlagSpecs = {
   'fake-per-grade': { kind: 'string', help: 'fake images added per grade: N, or N0,N1,N2,N3,N4 (default: all)' },
   mix: { kind: 'string', help: 'fake images per grade as a ratio of the real training count: R, or R0,..,R4' },
   'fake-split': { kind: 'choice', choices: ['all', 'train', 'val', 'test'], default: 'all', help: 'split of the fake set used' },
+  'class-weights': { kind: 'bool', default: false, help: 'weight the grader loss by inverse grade frequency of its training set' },
+  test: { kind: 'string', help: 'a separate prepared real set to score on (Te-Real) instead of the test split of --real' },
+  'test-split': { kind: 'choice', choices: ['all', 'train', 'val', 'test'], default: 'all', help: 'split of --test that is scored' },
 };
 
 function numbers(text: string | undefined, flag: string): number[] | undefined {
@@ -42,11 +45,13 @@ function augmentSettings(f: FlagValues): Omit<AugmentOptions, 'real' | 'fake' | 
     fakePerGrade: numbers(f['fake-per-grade'] as string | undefined, 'fake-per-grade'),
     mix: numbers(f.mix as string | undefined, 'mix'),
     fakeSplit: f['fake-split'] as AugmentOptions['fakeSplit'],
+    test: f.test as string | undefined,
+    testSplit: f['test-split'] as AugmentOptions['testSplit'],
     seeds: Array.from({ length: n }, (_, i) => base + i),
     grader: { backbone: f.backbone as BackboneName, inputSize: f.size as number, widthDivisor: f.width as number, numClasses: 5 },
     training: {
       epochs: f.epochs as number, batchSize: f.batch as number, lr: f.lr as number, balanced: f.balanced as boolean,
-      augment: !(f['no-augment'] as boolean), pretrained: f.pretrained as string | undefined,
+      classWeights: f['class-weights'] as boolean, augment: !(f['no-augment'] as boolean), pretrained: f.pretrained as string | undefined,
     },
   };
 }
@@ -75,7 +80,7 @@ export const experimentAugmentCommand: Command = {
 export const experimentAblationCommand: Command = {
   name: 'experiment ablation',
   summary: 'Tables II/IV: each DR-GAN variant trained with the same budget, FID/SWD of its images and their augmentation gain',
-  usage: 'drgan experiment ablation --data DIR --out DIR [--variants full,noSCA,...] [--preset cpu128] [--budget-steps N] [--per-grade N] [--extractor grader:CKPT]',
+  usage: 'drgan experiment ablation --data DIR --out DIR [--variants full,noSCA,...] [--preset cpu128] [--budget-steps N] [--per-grade N] [--vgg FILE | --grader FILE] [--lesions FILE] [--extractor grader:CKPT]',
   flags: {
     data: { kind: 'string', required: true, help: 'prepared real data set with masks and grades' },
     out: { kind: 'string', required: true, help: 'output folder (one subfolder per variant)' },
@@ -85,6 +90,8 @@ export const experimentAblationCommand: Command = {
     'per-grade': { kind: 'int', default: 100, min: 1, help: 'images synthesised per grade by each variant' },
     'grading-space': { kind: 'string', help: 'grading space file (drgan latent) for the AGM' },
     vgg: { kind: 'string', help: 'torchvision VGG-19 weights for the perceptual loss (needed by every variant but noPerceptual)' },
+    grader: { kind: 'string', help: 'without --vgg: a trained grader (drgan train grader) whose backbone stands in for VGG-19 in the perceptual loss (with a warning; not the paper\'s loss)' },
+    lesions: { kind: 'string', help: 'lesion model (drgan fit-lesions): synthesise from lesion layouts sampled per grade instead of real condition maps of the grade' },
     extractor: { kind: 'string', help: 'FID features: inception-fid (needs --inception-weights) or grader:CKPT; without it FID is skipped' },
     'inception-weights': { kind: 'string', help: 'pt_inception-2015-12-05-6726825d.pth' },
     'real-split': { kind: 'choice', choices: ['all', 'train', 'val', 'test'], default: 'all', help: 'real images FID/SWD compare against' },
@@ -102,7 +109,8 @@ export const experimentAblationCommand: Command = {
       const r = await runAblation({
         data: f.data as string, out: f.out as string, variants: parseVariants(f.variants as string), preset: f.preset as PresetName,
         budgetSteps: f['budget-steps'] as number, perGrade: f['per-grade'] as number, seed: f.seed as number,
-        gradingSpace: (f['grading-space'] as string | undefined) ?? null, vgg: (f.vgg as string | undefined) ?? null, extractor,
+        gradingSpace: (f['grading-space'] as string | undefined) ?? null, vgg: (f.vgg as string | undefined) ?? null,
+        grader: (f.grader as string | undefined) ?? null, lesions: (f.lesions as string | undefined) ?? null, extractor,
         realSplit: f['real-split'] as 'all', augment: f['no-augment-experiment'] ? null : augmentSettings(f), log,
       });
       console.log(ablationTables(r));
