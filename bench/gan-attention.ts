@@ -1,14 +1,22 @@
-// Peak memory of one forward + backward of SCA's spatial attention at the paper's sizes
-// (R = 1280: 80x80x512, 160x160x256, 320x320x128; d = 8, 16, 32; batch 1) with the chunked
-// kernel. Each size runs in its own child process, which reports its resident-set
-// high-water mark (VmHWM from /proc/self/status), so one size's peak cannot hide another's.
-//   node dist/bench/gan-attention.js [--sizes 80,160,320] [--threads 2] [--budget-mib 128]
+// Peak memory and time of one forward + backward of SCA's spatial attention at the paper's
+// sizes (R = 1280: 80x80x512, 160x160x256, 320x320x128; d = 8, 16, 32; batch 1) with the
+// chunked kernel, and what the full N x N map would have cost (computed, not run). Each
+// size runs in its own child process, which reports its resident-set high-water mark
+// (VmHWM from /proc/self/status, reset after warm-up), so one size's peak cannot hide
+// another's. `--module sca` measures the whole SCA block (spatial + channel attention and
+// the two 3x3 convs) instead of the spatial branch alone.
+//   node --single-threaded-gc dist/bench/gan-attention.js [--sizes 80,160,320] [--threads 2,1]
+//     [--budget-mib 128] [--module spatial|sca] [--json FILE]
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as torch from '../src/torch/index.js';
-import { SpatialAttention } from '../src/gan/attention.js';
+import { SCA, SpatialAttention } from '../src/gan/attention.js';
+import { spatialAttentionProducts } from '../src/gan/flops.js';
+import { matmulRate } from './matmul-rate.js';
+import { resetPeak, statusKiB } from './process-memory.js';
 
 /** The three synthesis scales at R = 1280 (method.md section 2). */
 const SCALES: Record<number, { channels: number; reduction: number }> = {
@@ -16,68 +24,100 @@ const SCALES: Record<number, { channels: number; reduction: number }> = {
   160: { channels: 256, reduction: 16 },
   320: { channels: 128, reduction: 32 },
 };
-
-function statusKiB(field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  if (!m) throw new Error(`/proc/self/status has no ${field}`);
-  return Number(m[1]);
-}
+type ModuleKind = 'spatial' | 'sca';
 
 interface ChildResult {
-  size: number; channels: number; reduction: number; chunkRows: number;
-  rssBeforeMiB: number; hwmBeforeMiB: number; hwmAfterMiB: number; forwardS: number; backwardS: number;
+  size: number; channels: number; reduction: number; threads: number; module: ModuleKind; chunkRows: number;
+  rssBeforeMiB: number; hwmAfterMiB: number; peakReset: boolean;
+  forwardS: number; backwardS: number; forwardCpuS: number; backwardCpuS: number;
+  matmulGflops: { median: number; perCpuSecond: number };
+  loadStart: number; loadEnd: number;
 }
 
-function child(size: number, budgetMiB: number, threads: number): void {
+/** Query rows per block as src/torch/nn/attention.ts chooses them (scores plus one temporary). */
+function chunkRows(n: number, budgetMiB: number): number {
+  return Math.max(1, Math.min(n, Math.floor((budgetMiB * 2 ** 20) / (n * 4 * 2))));
+}
+
+function child(size: number, budgetMiB: number, threads: number, kind: ModuleKind): ChildResult {
+  const loadStart = loadavg()[0];
   torch.setNumThreads(threads);
   const { channels, reduction } = SCALES[size];
   torch.manualSeed(0);
-  const m = new SpatialAttention(channels, reduction, { memoryBudgetBytes: budgetMiB * 1024 * 1024 });
-  torch.noGrad(() => m.gamma.fill_(1));
+  const options = { memoryBudgetBytes: budgetMiB * 2 ** 20 };
+  const m = kind === 'sca' ? new SCA(channels, reduction, options) : new SpatialAttention(channels, reduction, options);
+  // gamma = 1 so that the attention path carries gradient (it starts at 0 in training).
+  const gammas = m instanceof SCA ? [m.spatial.gamma, m.channel.gamma] : [m.gamma];
+  torch.noGrad(() => { for (const g of gammas) g.fill_(1); });
   const x = torch.randn([1, channels, size, size]).requiresGrad_(true);
   // Warm the kernels on a tiny input so that one-time allocations are not counted as the peak's.
   torch.tidy(() => { const w = torch.randn([1, channels, 4, 4]).requiresGrad_(true); m.forward(w).sum().backward(); });
   m.zeroGrad();
-  const rssBefore = statusKiB('VmRSS'), hwmBefore = statusKiB('VmHWM');
-  const t0 = performance.now();
+  const peakReset = resetPeak();
+  const rssBefore = statusKiB('VmRSS');
+  const t0 = performance.now(), c0 = process.cpuUsage();
   const y = m.forward(x);
   const loss = y.square().mean();
-  const t1 = performance.now();
+  const t1 = performance.now(), c1 = process.cpuUsage();
   loss.backward();
-  const t2 = performance.now();
-  const n = size * size;
-  const result: ChildResult = {
-    size, channels, reduction, chunkRows: Math.min(n, Math.floor((budgetMiB * 1024 * 1024) / (n * 8))),
-    rssBeforeMiB: rssBefore / 1024, hwmBeforeMiB: hwmBefore / 1024, hwmAfterMiB: statusKiB('VmHWM') / 1024,
-    forwardS: (t1 - t0) / 1000, backwardS: (t2 - t1) / 1000,
+  const t2 = performance.now(), c2 = process.cpuUsage();
+  const hwmAfter = statusKiB('VmHWM');
+  const cpuS = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1e6;
+  const mm = matmulRate();
+  return {
+    size, channels, reduction, threads, module: kind, chunkRows: chunkRows(size * size, budgetMiB),
+    rssBeforeMiB: rssBefore / 1024, hwmAfterMiB: hwmAfter / 1024, peakReset,
+    forwardS: (t1 - t0) / 1000, backwardS: (t2 - t1) / 1000, forwardCpuS: cpuS(c0, c1), backwardCpuS: cpuS(c1, c2),
+    matmulGflops: { median: mm.median, perCpuSecond: mm.perCpuSecond }, loadStart, loadEnd: loadavg()[0],
   };
-  process.stdout.write(JSON.stringify(result) + '\n');
 }
 
 const { values: opt } = parseArgs({
   options: {
     sizes: { type: 'string', default: '80,160,320' },
-    threads: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '2,1' },
     'budget-mib': { type: 'string', default: '128' },
+    module: { type: 'string', default: 'spatial' },
+    json: { type: 'string' },
     child: { type: 'string' },
   },
 });
-const budget = Number(opt['budget-mib']), threads = Number(opt.threads);
+const budget = Number(opt['budget-mib']);
+if (!(budget > 0)) throw new Error(`--budget-mib: "${opt['budget-mib']}" is not a positive number`);
+const kind = opt.module as ModuleKind;
+if (kind !== 'spatial' && kind !== 'sca') throw new Error(`--module: "${opt.module}" is not spatial|sca`);
 
 if (opt.child) {
-  child(Number(opt.child), budget, threads);
+  const a = JSON.parse(opt.child) as { size: number; threads: number };
+  process.stdout.write(JSON.stringify(child(a.size, budget, a.threads, kind)) + '\n');
 } else {
-  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  console.log(`spatial attention, batch 1, forward + backward, chunk budget ${budget} MiB, ${threads} threads`);
-  console.log('size     C   d/ch  chunk  RSS before  peak (HWM)  peak-before  fwd s   bwd s   one full NxN float32 map');
-  for (const size of opt.sizes.split(',').map(Number)) {
-    if (!SCALES[size]) throw new Error(`--sizes: ${size} is not one of ${Object.keys(SCALES).join(', ')}`);
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', String(size), '--budget-mib', String(budget), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-    if (r.status !== 0) throw new Error(`child for ${size}x${size} failed (status ${r.status}):\n${r.stderr}`);
-    const c = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
-    const n = size * size;
-    console.log(`${`${size}x${size}`.padEnd(8)} ${String(c.channels).padStart(3)}  ${String(c.channels / c.reduction).padStart(4)}  ${String(c.chunkRows).padStart(5)}  ` +
-      `${c.rssBeforeMiB.toFixed(0).padStart(7)} MiB ${c.hwmAfterMiB.toFixed(0).padStart(7)} MiB ${(c.hwmAfterMiB - c.rssBeforeMiB).toFixed(0).padStart(8)} MiB ` +
-      `${c.forwardS.toFixed(1).padStart(6)} ${c.backwardS.toFixed(1).padStart(7)}   ${mib(n * n * 4)} MiB`);
+  const sizes = opt.sizes!.split(',').map(Number), threadCounts = opt.threads!.split(',').map(Number);
+  for (const s of sizes) if (!SCALES[s]) throw new Error(`--sizes: ${s} is not one of ${Object.keys(SCALES).join(', ')}`);
+  for (const t of threadCounts) if (!Number.isInteger(t) || t < 1) throw new Error(`--threads: ${t} is not a positive integer`);
+  const mib = (b: number) => (b / 2 ** 20).toLocaleString('en-US', { maximumFractionDigits: 0 });
+  const results: ChildResult[] = [];
+  console.log(`${kind === 'sca' ? 'SCA block' : 'spatial attention'}, batch 1, forward + backward, chunk budget ${budget} MiB; load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('size     C   d/ch thr chunk | RSS before  peak-before |  fwd s   bwd s   cpu s | attn GFLOP  per CPU-s  matmul/CPU-s ratio | computed: 1 full map  naive fwd+bwd (>= 2 maps) | load');
+  for (const threads of threadCounts) {
+    for (const size of sizes) {
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify({ size, threads }), '--budget-mib', String(budget), '--module', kind];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (r.status !== 0) throw new Error(`child for ${size}x${size} failed (status ${r.status}, signal ${r.signal}):\n${r.stderr}`);
+      const c = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+      results.push(c);
+      const n = size * size;
+      const products = spatialAttentionProducts(1, n, n, c.channels / c.reduction, c.channels);
+      const gflop = (2 * (products.forwardMacs + products.backwardMacs)) / 1e9, cpu = c.forwardCpuS + c.backwardCpuS;
+      console.log(`${`${size}x${size}`.padEnd(8)} ${String(c.channels).padStart(3)} ${String(c.channels / c.reduction).padStart(4)} ${String(threads).padStart(3)} ${String(c.chunkRows).padStart(5)} | ` +
+        `${c.rssBeforeMiB.toFixed(0).padStart(6)} MiB ${(c.hwmAfterMiB - c.rssBeforeMiB).toFixed(0).padStart(7)} MiB${c.peakReset ? ' ' : '*'}| ` +
+        `${c.forwardS.toFixed(1).padStart(6)} ${c.backwardS.toFixed(1).padStart(7)} ${cpu.toFixed(1).padStart(7)} | ${gflop.toFixed(0).padStart(10)} ${(gflop / cpu).toFixed(1).padStart(10)} ` +
+        `${c.matmulGflops.perCpuSecond.toFixed(1).padStart(13)} ${(gflop / cpu / c.matmulGflops.perCpuSecond).toFixed(2).padStart(5)} | ` +
+        `${`${mib(n * n * 4)} MiB`.padStart(20)}  ${`${mib(2 * n * n * 4)} MiB`.padStart(25)} | ${c.loadStart.toFixed(1)}-${c.loadEnd.toFixed(1)}`);
+    }
   }
+  console.log('peak-before: resident-set high-water mark during forward + backward minus the resident set just before (* = mark not resettable).');
+  console.log('attn GFLOP: 2 x the multiply-adds of the attention products alone (forward Q K^T, P V; backward Q K^T again, dV, dP, dQ, dK); the 1x1 convs and softmax are not in it.');
+  console.log('computed columns: one N x N float32 map, and the two (scores, probabilities) that autograd keeps for a textbook softmax(Q K^T) V; not run.');
+  console.log(`load average at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (opt.json) writeFileSync(opt.json, JSON.stringify(results, null, 2) + '\n');
 }

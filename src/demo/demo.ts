@@ -215,11 +215,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         const ganDir = join(out, 'gan');
         const trainCount = entries.filter((e) => e.split === 'train' && e.grade !== null).length;
         const cfg = demoGanConfig(s, grader.featureDim, Math.floor(trainCount / s.gan.batchSize));
-        const perceptual = 'off (no VGG-19 weights are shipped; the loss is switched off, never computed with a random network)';
+        const perceptual = s.gan.perceptual === 'grader'
+          ? `the phase-2 grader's backbone (${graderFile}; method.md's fallback without VGG-19 weights, not the paper's VGG-19 loss)`
+          : 'off (no VGG-19 weights are shipped; the loss is switched off, never computed with a random network)';
         const gan = await phase('gan', `R=${cfg.resolution} (stage 1 at ${cfg.resolution / 2} px for ${cfg.train.stage1Epochs} epochs, stage 2 at ${cfg.resolution} px for ${cfg.train.stage2Epochs}), ngf ${cfg.generator.ngf}, ndf ${cfg.discriminator.ndf}, batch ${cfg.train.batchSize}`, async () => {
           log(`      perceptual loss: ${perceptual}`);
           return trainGan({
-            data, out: ganDir, config: cfg, gradingSpace: spaceFile, seed: s.seed, resume: existsSync(join(ganDir, 'latest.safetensors')),
+            data, out: ganDir, config: cfg, gradingSpace: spaceFile, grader: s.gan.perceptual === 'grader' ? graderFile : null,
+            seed: s.seed, lrDecay: s.gan.lrDecay, resume: existsSync(join(ganDir, 'latest.safetensors')),
             sampleEvery: Math.max(1, Math.round(s.gan.steps / 4)), checkpointEvery: 0, progress, log: (l) => log(`      ${l}`),
           });
         });

@@ -1,7 +1,7 @@
 // The demo's two named configurations: `full` (the README's first command; sized so the whole
 // run takes about 15 minutes on a 2-core machine) and `quick` (the same story in under a
 // minute, for tests and CI smoke runs). Every size the demo uses is here, nowhere else.
-import { makeConfig, type DrganConfig } from '../gan/config.js';
+import { makeConfig, type AdversarialTarget, type DrganConfig, type UpsamplingKind } from '../gan/config.js';
 
 export interface DemoSettings {
   name: 'full' | 'quick';
@@ -13,12 +13,22 @@ export interface DemoSettings {
   gan: {
     /** Generator width, discriminator width, batch, learning rate of the DR-GAN preset below. */
     ngf: number; ndf: number; batchSize: number; lr: number;
-    /** About this many steps in all; a tenth of them (at least one epoch) is stage 2. */
+    /** About this many steps in all, in whole epochs (each stage at least one). */
     steps: number;
     /** Share of the steps that stage 2 (G_m + G_l at R) gets. */
     stage2Share: number;
     /** The rest of the preset (residual blocks, attention reductions...). */
     preset: 'cpu128' | 'tiny';
+    /** generator.halfScaleFusion: the condition map and stem feature fused at R/2 (docs/gan.md, CPU options). */
+    halfScaleFusion: boolean;
+    /** generator.upsampling: 'resize' (nearest x2 + conv) draws no transposed-conv checkerboard. */
+    upsampling: UpsamplingKind;
+    /** loss.adversarialTarget: 'patch' judges every patch logit (pix2pixHD) rather than their mean. */
+    adversarialTarget: AdversarialTarget;
+    /** Per stage: full rate for the first half of its epochs, then linear decay to 0 (the trainer's lrDecay). */
+    lrDecay: boolean;
+    /** Perceptual loss: off, or the phase-2 grader's backbone (method.md's documented fallback without VGG-19). */
+    perceptual: 'off' | 'grader';
   };
   evaluation: {
     /** Real samples per grade in the real-vs-synthetic figure. */
@@ -43,14 +53,17 @@ export const DEMO_PRESETS: Record<'full' | 'quick', DemoSettings> = {
     phantom: { n: 400, size: 128, gradeFrequencies: FLAT_GRADES },
     // Measured: with augmentation 6 epochs did not learn (train loss stayed ~ln 5); without, val kappa rose to ~0.4.
     grader: { widthDivisor: 4, inputSize: 64, epochs: 8, batchSize: 16, lr: 1e-3, augment: false },
-    gan: { ngf: 16, ndf: 16, batchSize: 4, lr: 5e-4, steps: 820, stage2Share: 0.2, preset: 'cpu128' },
+    gan: { ngf: 16, ndf: 16, batchSize: 4, lr: 5e-4, steps: 820, stage2Share: 0.2, preset: 'cpu128',
+      halfScaleFusion: true, upsampling: 'resize', adversarialTarget: 'patch', lrDecay: true, perceptual: 'off' },
     evaluation: { figurePerGrade: 3, trees: 3, controlPerGrade: 20, swdImages: 64 },
   },
   quick: {
     name: 'quick', seed: 0, threads: 1,
     phantom: { n: 40, size: 64, gradeFrequencies: [1, 1, 1, 1, 1] },
     grader: { widthDivisor: 16, inputSize: 32, epochs: 1, batchSize: 8, lr: 1e-3, augment: false },
-    gan: { ngf: 4, ndf: 4, batchSize: 4, lr: 2e-4, steps: 12, stage2Share: 0.5, preset: 'tiny' },
+    // The same CPU options as `full`, so that the quick run (the test) goes through their code.
+    gan: { ngf: 4, ndf: 4, batchSize: 4, lr: 2e-4, steps: 12, stage2Share: 0.5, preset: 'tiny',
+      halfScaleFusion: true, upsampling: 'resize', adversarialTarget: 'patch', lrDecay: true, perceptual: 'off' },
     evaluation: { figurePerGrade: 1, trees: 1, controlPerGrade: 2, swdImages: 8 },
   },
 };
@@ -62,15 +75,19 @@ export function stageEpochs(steps: number, stepsPerEpoch: number, stage2Share: n
   return [Math.max(1, total - stage2), stage2];
 }
 
-/** The DR-GAN configuration of the demo: the preset at the phantom's size, sized down, no VGG loss. */
+/** The DR-GAN configuration of the demo: the preset at the phantom's size, sized down, with the demo's CPU options. */
 export function demoGanConfig(s: DemoSettings, gradingVectorDim: number, stepsPerEpoch: number): DrganConfig {
   const [stage1Epochs, stage2Epochs] = stageEpochs(s.gan.steps, stepsPerEpoch, s.gan.stage2Share);
   return makeConfig(s.gan.preset, {
     resolution: s.phantom.size,
-    generator: { ngf: s.gan.ngf, gradingVectorDim, mappingWidth: Math.max(16, Math.min(128, gradingVectorDim)) },
+    generator: {
+      ngf: s.gan.ngf, gradingVectorDim, mappingWidth: Math.max(16, Math.min(128, gradingVectorDim)),
+      halfScaleFusion: s.gan.halfScaleFusion, upsampling: s.gan.upsampling,
+    },
     discriminator: { ndf: s.gan.ndf },
-    // No VGG-19 weights ship with the project; the loss is off rather than computed with a random network.
-    ablation: { noPerceptual: true },
+    loss: { adversarialTarget: s.gan.adversarialTarget },
+    // No VGG-19 weights ship with the project: the loss is off or uses the grader's backbone, never a random network.
+    ablation: { noPerceptual: s.gan.perceptual === 'off' },
     train: { batchSize: s.gan.batchSize, lr: s.gan.lr, stage1Epochs, stage2Epochs },
   });
 }

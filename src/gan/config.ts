@@ -5,8 +5,12 @@ import { CONDITION_CHANNELS, NUM_GRADES } from '../data/manifest.js';
 
 export type NormKind = 'batch' | 'instance';
 export type AdversarialLossKind = 'bce' | 'lsgan' | 'hinge';
+/** What the adversarial loss judges: each image's GAP'd logit (paper) or every patch logit (pix2pixHD). */
+export type AdversarialTarget = 'image' | 'patch';
 export type FeatureMatchingNorm = 'l1' | 'l2';
 export type ChannelAttentionKind = 'plain' | 'danet';
+/** How the generator doubles a feature map: transposed conv3x3 s2 (paper), or nearest x2 + conv3x3. */
+export type UpsamplingKind = 'transposed' | 'resize';
 /** How the condition map is brought down to a synthesis block's scale. */
 export type ConditionResize = 'area' | 'bilinear' | 'nearest';
 
@@ -29,6 +33,19 @@ export interface GeneratorConfig {
   conditionResize: ConditionResize;
   /** Residual blocks inside G_l between its down and up path (method.md: none; pix2pixHD: 3). */
   localResidualBlocks: number;
+  /**
+   * [CPU option, not in method.md; off in the paper and tiny presets] after the last synthesis
+   * block, concatenate the encoder stem's feature and the condition map at R/2 and fuse them
+   * with conv3x3-norm-ReLU before the output head (and before G_l's sum). Without it the last
+   * condition injection is at R/4, where 1-2 px vessels of a small R are averaged away.
+   */
+  halfScaleFusion: boolean;
+  /**
+   * [CPU option, not in method.md; 'transposed' in every preset] 'resize' doubles with nearest
+   * upsampling + reflect pad + conv3x3 in the synthesis blocks and G_l, instead of a stride-2
+   * transposed conv3x3, whose uneven kernel overlap draws a checkerboard (Odena et al. 2016).
+   */
+  upsampling: UpsamplingKind;
 }
 
 export interface AttentionConfig {
@@ -53,6 +70,12 @@ export interface DiscriminatorConfig {
 
 export interface LossConfig {
   adversarial: AdversarialLossKind;
+  /**
+   * [CPU option, not in method.md; 'image' in every preset] 'patch' applies the adversarial loss
+   * to every logit of the head's patch map, as pix2pixHD, instead of to their global average
+   * (paper): a fake is then judged patch by patch, lesion by lesion, not by one mean.
+   */
+  adversarialTarget: AdversarialTarget;
   featureMatching: FeatureMatchingNorm;
   /** lambda1 of Eq. 1 (feature matching). */
   lambdaFeatureMatching: number;
@@ -110,12 +133,12 @@ export const DEFAULT_CONFIG: DrganConfig = {
   numGrades: NUM_GRADES,
   generator: {
     ngf: 64, norm: 'batch', residualBlocks: 7, gradingVectorDim: 2048, mappingWidth: 512, mappingLayers: 4,
-    noiseChannelDivisor: 4, conditionResize: 'area', localResidualBlocks: 0,
+    noiseChannelDivisor: 4, conditionResize: 'area', localResidualBlocks: 0, halfScaleFusion: false, upsampling: 'transposed',
   },
   attention: { reductions: [8, 16, 32], channel: 'plain', keyValuePool: 1, memoryBudgetBytes: 128 * 1024 * 1024 },
   discriminator: { ndf: 64, numD: 3, numLayers: 4 },
   loss: {
-    adversarial: 'bce', featureMatching: 'l1', lambdaFeatureMatching: 10, lambdaPerceptual: 10, lambdaClassification: 1,
+    adversarial: 'bce', adversarialTarget: 'image', featureMatching: 'l1', lambdaFeatureMatching: 10, lambdaPerceptual: 10, lambdaClassification: 1,
     focalGamma: 2, perceptualWeights: [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1],
   },
   ablation: { noLesionMasks: false, noAGM: false, noSCA: false, noPerceptual: false, noClsLoss: false },
@@ -187,6 +210,8 @@ export function validateConfig(cfg: DrganConfig): void {
   if (g.ngf % 2 !== 0) fail('generator.ngf', 'even (G_l uses ngf/2 channels)', g.ngf);
   oneOf('generator.norm', g.norm, ['batch', 'instance']);
   oneOf('generator.conditionResize', g.conditionResize, ['area', 'bilinear', 'nearest']);
+  // Absent in checkpoints written before the option existed: read as 'transposed'.
+  if (g.upsampling !== undefined) oneOf('generator.upsampling', g.upsampling, ['transposed', 'resize']);
   const blockChannels = [8 * g.ngf, 4 * g.ngf, 2 * g.ngf];
   blockChannels.forEach((c, i) => {
     if (c % g.noiseChannelDivisor !== 0) fail('generator.noiseChannelDivisor', `a divisor of the block widths [${blockChannels}]`, g.noiseChannelDivisor);
@@ -198,12 +223,16 @@ export function validateConfig(cfg: DrganConfig): void {
   if (a.keyValuePool > 1 && smallest % a.keyValuePool !== 0) fail('attention.keyValuePool', `a divisor of the smallest attention size ${smallest}`, a.keyValuePool);
   if (cfg.resolution / 2 ** (d.numD - 1) < 8) fail('discriminator.numD', `small enough that the coarsest input (R / 2^(numD-1)) keeps 8 pixels at R=${cfg.resolution}`, d.numD);
   oneOf('loss.adversarial', l.adversarial, ['bce', 'lsgan', 'hinge']);
+  // Absent in checkpoints written before the option existed: read as 'image'.
+  if (l.adversarialTarget !== undefined) oneOf('loss.adversarialTarget', l.adversarialTarget, ['image', 'patch']);
   oneOf('loss.featureMatching', l.featureMatching, ['l1', 'l2']);
   for (const k of ['lambdaFeatureMatching', 'lambdaPerceptual', 'lambdaClassification', 'focalGamma'] as const) {
     if (!(Number.isFinite(l[k]) && l[k] >= 0)) fail(`loss.${k}`, 'a finite number >= 0', l[k]);
   }
   if (!Array.isArray(l.perceptualWeights) || l.perceptualWeights.length !== 5) fail('loss.perceptualWeights', 'five weights (relu1_1..relu5_1)', l.perceptualWeights);
   if (!(t.lr > 0)) fail('train.lr', 'a positive number', t.lr);
+  // Absent in checkpoints written before the option existed: read as off.
+  if (g.halfScaleFusion !== undefined && typeof g.halfScaleFusion !== 'boolean') fail('generator.halfScaleFusion', 'true or false', g.halfScaleFusion);
   for (const k of Object.keys(cfg.ablation) as (keyof AblationConfig)[]) {
     if (typeof cfg.ablation[k] !== 'boolean') fail(`ablation.${k}`, 'true or false', cfg.ablation[k]);
   }

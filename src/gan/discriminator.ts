@@ -10,8 +10,10 @@ import { downsample, selectConditionChannels } from './generator.js';
 export interface DiscriminatorOutput {
   /** Outputs of the conv layers after their activation, for feature matching. */
   features: torch.Tensor[];
-  /** [N] adversarial logits. */
+  /** [N] adversarial logits: the mean of `patchLogits`. */
   logit: torch.Tensor;
+  /** [N, 1, h, w] the adversarial head's map before averaging (loss.adversarialTarget 'patch'). */
+  patchLogits: torch.Tensor;
   /** [N, numGrades] classification logits, or null when ablation.noClsLoss. */
   classLogits: torch.Tensor | null;
 }
@@ -48,9 +50,10 @@ export class PatchDiscriminator extends nn.Module {
       const features: torch.Tensor[] = [];
       let h = x;
       for (const layer of this.layers) features.push(h = layer.forward(h) as torch.Tensor);
-      const logit = this.advHead.forward(h).mean([1, 2, 3]);
+      const patchLogits = this.advHead.forward(h);
+      const logit = patchLogits.mean([1, 2, 3]);
       const classLogits = this.classHead ? this.classHead.forward(h.mean([2, 3])) : null;
-      return { features, logit, classLogits };
+      return { features, logit, patchLogits, classLogits };
     });
   }
 }

@@ -5,7 +5,7 @@ import * as torch from '../torch/index.js';
 import { nn } from '../torch/index.js';
 import { AGMBlock } from './agm.js';
 import { SCA } from './attention.js';
-import { conditionChannels, type DrganConfig, type NormKind } from './config.js';
+import { conditionChannels, type DrganConfig, type NormKind, type UpsamplingKind } from './config.js';
 import { MappingNetwork } from './mapping.js';
 
 /** Paper: BatchNorm; pix2pixHD: InstanceNorm without affine parameters. */
@@ -48,9 +48,12 @@ export class ResidualBlock extends nn.Module {
   }
 }
 
-/** Transposed conv3x3 stride 2 (exact doubling) + norm + ReLU. */
-function upsampling(inC: number, outC: number, norm: NormKind): nn.Sequential {
-  return new nn.Sequential(new nn.ConvTranspose2d(inC, outC, 3, { stride: 2, padding: 1, outputPadding: 1 }), makeNorm(norm, outC), new nn.ReLU());
+/** Exact doubling, then norm + ReLU: transposed conv3x3 stride 2, or nearest x2 + conv3x3 (generator.upsampling). */
+function upsamplingLayers(inC: number, outC: number, norm: NormKind, kind: UpsamplingKind = 'transposed'): nn.Module[] {
+  const double = kind === 'resize'
+    ? [new nn.Upsample({ scaleFactor: 2, mode: 'nearest' }), new nn.ReflectionPad2d(1), new nn.Conv2d(inC, outC, 3)]
+    : [new nn.ConvTranspose2d(inC, outC, 3, { stride: 2, padding: 1, outputPadding: 1 })];
+  return [...double, makeNorm(norm, outC), new nn.ReLU()];
 }
 
 /**
@@ -72,7 +75,7 @@ export class SynthesisBlock extends nn.Module {
     this.sca = this.registerModule('sca', cfg.ablation.noSCA ? null : new SCA(channels, reduction, {
       channelKind: cfg.attention.channel, keyValuePool: cfg.attention.keyValuePool, memoryBudgetBytes: cfg.attention.memoryBudgetBytes,
     }));
-    this.up = this.registerModule('up', upsampling(channels, channels / 2, g.norm));
+    this.up = this.registerModule('up', new nn.Sequential(...upsamplingLayers(channels, channels / 2, g.norm, g.upsampling)));
   }
 
   forward(x: torch.Tensor, skip: torch.Tensor, condition: torch.Tensor, w: torch.Tensor | null, noise?: torch.Tensor): torch.Tensor {
@@ -90,7 +93,7 @@ export class SynthesisBlock extends nn.Module {
 }
 
 export interface GlobalOutput {
-  /** The last transposed conv's output: ngf channels at R/2 (what G_l adds to). */
+  /** The last transposed conv's output (after the half-scale fusion when on): ngf channels at R/2 (what G_l adds to). */
   features: torch.Tensor;
   /** The encoder's grade head: [N, numGrades] logits. */
   gradeLogits: torch.Tensor;
@@ -102,6 +105,8 @@ export class GlobalGenerator extends nn.Module {
   readonly residual: nn.Sequential;
   readonly mapping: MappingNetwork | null;
   readonly synthesis: nn.ModuleList<SynthesisBlock>;
+  /** generator.halfScaleFusion: stem feature + condition map fused at R/2; null when off. */
+  readonly halfScaleFusion: nn.Sequential | null;
   readonly outputHead: nn.Sequential;
   readonly gradeHead: nn.Sequential;
   readonly conditionChannels: number;
@@ -117,6 +122,9 @@ export class GlobalGenerator extends nn.Module {
     this.residual = this.registerModule('residual', new nn.Sequential(...Array.from({ length: g.residualBlocks }, () => new ResidualBlock(8 * ngf, g.norm))));
     this.mapping = this.registerModule('mapping', cfg.ablation.noAGM ? null : new MappingNetwork(g.gradingVectorDim, g.mappingWidth, g.mappingLayers));
     this.synthesis = this.registerModule('synthesis', new nn.ModuleList([8 * ngf, 4 * ngf, 2 * ngf].map((c, i) => new SynthesisBlock(c, this.conditionChannels, cfg.attention.reductions[i], cfg))));
+    this.halfScaleFusion = this.registerModule('halfScaleFusion', g.halfScaleFusion ? new nn.Sequential(
+      new nn.ReflectionPad2d(1), new nn.Conv2d(2 * ngf + this.conditionChannels, ngf, 3), makeNorm(g.norm, ngf), new nn.ReLU(),
+    ) : null);
     this.outputHead = this.registerModule('outputHead', new nn.Sequential(new nn.ReflectionPad2d(3), new nn.Conv2d(ngf, 3, 7), new nn.Tanh()));
     this.gradeHead = this.registerModule('gradeHead', new nn.Sequential(
       new nn.Conv2d(8 * ngf, 8 * ngf, 3, { padding: 1 }), new nn.ReLU(), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(8 * ngf, cfg.numGrades),
@@ -155,6 +163,7 @@ export class GlobalGenerator extends nn.Module {
         const skip = skips[3 - i];
         h = block.forward(h, skip, this.resizeCondition(c, skip.shape[2]), w, noise?.[i]);
       });
+      if (this.halfScaleFusion) h = this.halfScaleFusion.forward(torch.cat([h, skips[0], c], 1)) as torch.Tensor;
       return { features: h, gradeLogits };
     });
   }
@@ -185,7 +194,7 @@ export class LocalEnhancer extends nn.Module {
     this.residual = this.registerModule('residual', new nn.Sequential(...Array.from({ length: g.localResidualBlocks }, () => new ResidualBlock(ngf, g.norm))));
     // [decision] the paper's "second transposed conv" is this stride-1 7x7 output layer.
     this.up = this.registerModule('up', new nn.Sequential(
-      new nn.ConvTranspose2d(ngf, half, 3, { stride: 2, padding: 1, outputPadding: 1 }), makeNorm(g.norm, half), new nn.ReLU(),
+      ...upsamplingLayers(ngf, half, g.norm, g.upsampling),
       new nn.ReflectionPad2d(3), new nn.Conv2d(half, 3, 7), new nn.Tanh(),
     ));
   }

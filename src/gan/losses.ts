@@ -117,6 +117,11 @@ export interface GeneratorLossInputs {
   perceptual?: PerceptualLoss | null;
 }
 
+/** The logits the adversarial loss judges: one per image (paper), or every patch of the map (loss.adversarialTarget). */
+function adversarialLogits(o: DiscriminatorOutput, cfg: DrganConfig): T {
+  return cfg.loss.adversarialTarget === 'patch' ? o.patchLogits.flatten(1) : o.logit;
+}
+
 function sum(ts: T[]): T {
   return ts.slice(1).reduce((a, b) => a.add(b), ts[0]);
 }
@@ -132,7 +137,7 @@ export function generatorLoss(inp: GeneratorLossInputs, cfg: DrganConfig): LossT
   if (!ab.noPerceptual && !inp.perceptual) throw new Error('generatorLoss: ablation.noPerceptual is off but no PerceptualLoss was given');
   return torch.tidy(() => {
     const parts: Record<string, T> = {};
-    parts.adversarial = sum(inp.fakeOut.map((o) => generatorAdversarialLoss(l.adversarial, o.logit)));
+    parts.adversarial = sum(inp.fakeOut.map((o) => generatorAdversarialLoss(l.adversarial, adversarialLogits(o, cfg))));
     parts.featureMatching = featureMatchingLoss(inp.realOut.map((o) => o.features), inp.fakeOut.map((o) => o.features), l.featureMatching).mul(l.lambdaFeatureMatching);
     if (!ab.noPerceptual) parts.perceptual = inp.perceptual!.forward(inp.fakeImage, inp.realImage).mul(l.lambdaPerceptual);
     if (!ab.noClsLoss) {
@@ -159,7 +164,7 @@ export function discriminatorLoss(inp: DiscriminatorLossInputs, cfg: DrganConfig
   const l = cfg.loss;
   return torch.tidy(() => {
     const parts: Record<string, T> = {};
-    parts.adversarial = sum(inp.realOut.map((r, n) => discriminatorAdversarialLoss(l.adversarial, r.logit, inp.fakeOut[n].logit)));
+    parts.adversarial = sum(inp.realOut.map((r, n) => discriminatorAdversarialLoss(l.adversarial, adversarialLogits(r, cfg), adversarialLogits(inp.fakeOut[n], cfg))));
     if (!cfg.ablation.noClsLoss) {
       parts.classification = sum(inp.realOut.map((r, n) => {
         const f = inp.fakeOut[n];
