@@ -18,7 +18,7 @@ test("the full demo turns the CPU options on in its config; the cpu128 preset it
 });
 
 test('stageEpochs: about `steps` in whole epochs, the share for stage 2, each stage at least one epoch', () => {
-  assert.deepEqual(stageEpochs(984, 82, 0.5), [6, 6]);
+  assert.deepEqual(stageEpochs(820, 82, 0.5), [5, 5]);
   assert.deepEqual(stageEpochs(820, 82, 0.2), [8, 2]);
   assert.deepEqual(stageEpochs(12, 10, 0.5), [1, 1]);
   assert.deepEqual(stageEpochs(1000, 82, 0), [11, 1]);

@@ -80,7 +80,7 @@ test('a layer without an arithmetic model is an error naming it and its path', (
 });
 
 /** Every conv, transposed conv and linear layer's input shape in one real forward of G. */
-function recordedInputs(G: Generator, c: torch.Tensor, z: torch.Tensor): string[] {
+function recordedInputs(G: Generator, c: torch.Tensor, z: torch.Tensor | null): string[] {
   const seen: string[] = [];
   for (const [name, m] of G.namedModules()) {
     if (!(m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d || m instanceof nn.Linear)) continue;
@@ -124,6 +124,23 @@ for (const [stage, halfScaleFusion] of [[1, false], [2, false], [2, true]] as co
     });
   });
 }
+
+test('ablations: without AGM and SCA the counted layers still match a real forward, with no attention or mapping', () => {
+  torch.tidy(() => {
+    torch.manualSeed(4);
+    const cfg = makeConfig('tiny', { ablation: { noAGM: true, noSCA: true, noLesionMasks: true }, generator: { norm: 'instance' } });
+    const G = new Generator(cfg, 2).eval();
+    const R = cfg.resolution;
+    const count = generatorFlops(G);
+    const counted = count.layers.filter((l) => l.kind === 'conv' || l.kind === 'convTranspose' || l.kind === 'linear')
+      .map((l) => `${l.name} [${l.input.join(', ')}]`).sort();
+    // Two condition channels (vessel, optic disc) are narrowed from the 8-channel map.
+    assert.deepEqual(counted, recordedInputs(G, torch.rand([1, 8, R, R]), null));
+    assert.equal(count.layers.some((l) => l.kind === 'attention' || l.name.startsWith('global.mapping.')), false);
+    assert.deepEqual(count.layers.find((l) => l.name === 'global.encoder.0.1')?.input, [1, 2, R / 2 + 6, R / 2 + 6]);
+    G.dispose();
+  });
+});
 
 test('generatorFlops rejects a bad batch size', () => {
   torch.tidy(() => {
