@@ -29,6 +29,7 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   assert.match(html, /Real vs synthetic, per grade/);
   assert.match(html, /The same vessel tree at all five grades/);
   assert.match(html, /perceptual: off/);
+  assert.match(html, /CPU options \(not in the paper\): half-scale fusion on, upsampling resize, adversarial loss per patch/);
 
   const pngs = [...html.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((m) => Buffer.from(m[1], 'base64'));
   assert.ok(pngs.length >= 6, `${pngs.length} inlined images`);
@@ -45,6 +46,9 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   assert.equal(R, 64);
   assert.equal(res.phases.length, 8);
   assert.equal(res.gan.config.ablation.noPerceptual, true);
+  // The demo's CPU options reach the trained model's config (the tiny preset keeps them off).
+  const g = res.gan.config;
+  assert.deepEqual([g.generator.halfScaleFusion, g.generator.upsampling, g.loss.adversarialTarget], [true, 'resize', 'patch']);
   assert.ok(res.gan.steps > 0);
   // Controllability: every synthetic image graded, per target grade.
   const n = res.settings.evaluation.controlPerGrade;
