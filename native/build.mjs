@@ -5,6 +5,8 @@
 //                                 CUDA libraries are linked when present)
 // DRGAN_TORCH_CXX11_ABI=0         for a libtorch built with the pre-C++11 string ABI
 // DRGAN_NATIVE_DEBUG=1            -O0 -g
+// DRGAN_CXX_STD=c++20             the language standard (default: c++17, or c++20 for libtorch >= 2.14,
+//                                 whose headers refuse anything older)
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync, readFileSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,11 +41,25 @@ function torchLayout() {
 }
 
 const torch = torchLayout();
+
+/** libtorch's version from its header (torch/version.h), or null when the header is absent (1.x). */
+function torchVersion(includes) {
+  for (const inc of includes) {
+    const p = join(inc, 'torch', 'version.h');
+    if (!existsSync(p)) continue;
+    const text = readFileSync(p, 'utf8');
+    const major = /TORCH_VERSION_MAJOR\s+(\d+)/.exec(text), minor = /TORCH_VERSION_MINOR\s+(\d+)/.exec(text);
+    if (major && minor) return [Number(major[1]), Number(minor[1])];
+  }
+  return null;
+}
+const version = torchVersion(torch.includes.concat(['/usr/include/torch/csrc/api/include']));
+const cxxStd = process.env.DRGAN_CXX_STD ?? (version && (version[0] > 2 || (version[0] === 2 && version[1] >= 14)) ? 'c++20' : 'c++17');
 const napiInclude = require('node-api-headers').include_dir;
 const addonInclude = dirname(require.resolve('node-addon-api/package.json'));
 const debug = process.env.DRGAN_NATIVE_DEBUG === '1';
 const cflags = [
-  '-std=c++17', '-fPIC', '-fexceptions', '-frtti', '-Wall', '-Wno-unused-parameter', '-Wno-unused-variable',
+  `-std=${cxxStd}`, '-fPIC', '-fexceptions', '-frtti', '-Wall', '-Wno-unused-parameter', '-Wno-unused-variable',
   debug ? '-O0' : '-O2', '-g1',
   '-DNAPI_EXPERIMENTAL', '-DNAPI_VERSION=2147483647', // register as experimental so basic finalizers run inside GC, not only when the event loop turns
   '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
@@ -87,8 +103,8 @@ if (stale.length === 0 && existsSync(target) && Math.min(...objects.map(mtime)) 
   process.exit(0);
 }
 const t0 = Date.now();
-console.log(`native: compiling ${stale.length} file(s) against ${process.env.DRGAN_TORCH_DIR ?? 'Debian libtorch'}`);
-const pool = Math.max(1, Math.min(cpus().length, 4));
+console.log(`native: compiling ${stale.length} file(s) against ${process.env.DRGAN_TORCH_DIR ?? 'Debian libtorch'}${version ? ` ${version.join('.')}` : ''} (-std=${cxxStd})`);
+const pool = Math.max(1, Math.min(cpus().length, 8));
 const queue = [...stale];
 await Promise.all(Array.from({ length: pool }, async () => {
   while (queue.length) {

@@ -20,10 +20,23 @@ static Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   });
 }
 
-// The CPU generator's state as a uint8 tensor (what torch.get_rng_state() returns).
+// A generator's state as a uint8 tensor (what torch.get_rng_state() / torch.cuda.get_rng_state()
+// return). Optional argument: a device string; CUDA generators are reached through the generic
+// Context API so a CPU-only build compiles the same code (and fails cleanly at run time).
+static at::Generator generatorFor(const Napi::CallbackInfo& info, size_t argIndex) {
+  if (info.Length() > argIndex && info[argIndex].IsString()) {
+    at::Device dev(info[argIndex].As<Napi::String>().Utf8Value());
+    if (!dev.is_cpu()) {
+      if (dev.is_cuda() && !torch::cuda::is_available()) throw std::runtime_error("no CUDA device for the generator of " + dev.str());
+      return at::globalContext().defaultGenerator(dev);
+    }
+  }
+  return at::detail::getDefaultCPUGenerator();
+}
+
 static Napi::Value GetRngState(const Napi::CallbackInfo& info) {
   return guarded(info, "getRngState", [&]() -> Napi::Value {
-    auto gen = at::detail::getDefaultCPUGenerator();
+    auto gen = generatorFor(info, 0);
     std::lock_guard<std::mutex> lock(gen.mutex());
     return wrapTensor(info.Env(), gen.get_state());
   });
@@ -32,7 +45,7 @@ static Napi::Value GetRngState(const Napi::CallbackInfo& info) {
 static Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   return guarded(info, "setRngState", [&]() -> Napi::Value {
     const at::Tensor& state = unwrapTensor(info[0], "setRngState");
-    auto gen = at::detail::getDefaultCPUGenerator();
+    auto gen = generatorFor(info, 1);
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(state);
     return info.Env().Undefined();
@@ -59,6 +72,17 @@ static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
 static Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
   return guarded(info, "cudaAvailable", [&]() -> Napi::Value {
     return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
+  });
+}
+
+// Waits for the work queued on a CUDA device (all devices with no argument): timings of
+// asynchronous GPU work are taken after it.
+static Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  return guarded(info, "cudaSynchronize", [&]() -> Napi::Value {
+    if (!torch::cuda::is_available()) throw std::runtime_error("cuda.synchronize: no CUDA device");
+    int64_t index = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : -1;
+    torch::cuda::synchronize(index);
+    return info.Env().Undefined();
   });
 }
 
@@ -124,6 +148,7 @@ static Napi::Value ToBytes(const Napi::CallbackInfo& info) {
 
 void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize, "cudaSynchronize"));
   exports.Set("getRngState", Napi::Function::New(env, GetRngState, "getRngState"));
   exports.Set("setRngState", Napi::Function::New(env, SetRngState, "setRngState"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

@@ -14,6 +14,8 @@ export interface FeatureExtractor {
   /** Shown in logs and reports, so a fallback is never mistaken for VGG-19. */
   readonly name: string;
   extract(image: torch.Tensor): torch.Tensor[];
+  /** Moves its weights to a device (a training run on a GPU moves it next to G). */
+  to?(target: { device: torch.Device }): unknown;
 }
 
 /** torchvision's configuration "E": channel counts, "M" for 2x2 max pooling. */

@@ -24,6 +24,11 @@ export class GraderFeatureExtractor implements FeatureExtractor {
     return this.grader.stageOutputs(image);
   }
 
+  to(target: { device: torch.Device }): this {
+    this.grader.to(target);
+    return this;
+  }
+
   dispose(): void {
     this.grader.dispose();
   }

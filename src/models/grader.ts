@@ -86,6 +86,11 @@ export class Grader extends torch.nn.Module {
     this.std = this.registerBuffer('std', torch.tensor(IMAGENET_STD, [1, 3, 1, 1]), { persistent: false });
   }
 
+  /** Where its weights live ('cpu', 'cuda:0', ...); inference moves its inputs there. */
+  get device(): torch.Device {
+    return this.mean.device;
+  }
+
   /** Length of a feature vector: 512 (ResNet-18), 2048 (ResNet-50, Inception-v3), 4096 (VGG-16). */
   get featureDim(): number {
     return this.net.featureDim;
@@ -243,7 +248,8 @@ export async function inferDataset(grader: Grader, o: InferenceOptions): Promise
   try {
     for await (const b of loader.epoch(0)) {
       torch.noGrad(() => torch.tidy(() => {
-        const x = torch.tensor(b.images, b.shapes.images);
+        // On the grader's device (a grader moved to a GPU is run there).
+        const x = torch.tensor(b.images, b.shapes.images).to({ device: grader.device });
         const { features: f, logits } = grader.featuresAndLogits(x);
         const pred = logits.argmax(1).toArray() as number[];
         if (feats) feats.set(f.dataSync() as Float32Array, out.ids.length * D);

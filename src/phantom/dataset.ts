@@ -18,6 +18,12 @@ export interface PhantomSetOptions {
   /** false: no photographic degradation. Default true. */
   photographic?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Render only the samples i with i % count == index and write no manifest: several processes
+   * share one folder this way (drgan phantom --jobs), then one unsharded pass over the finished
+   * folder plans every sample and writes the manifest.
+   */
+  shard?: { index: number; count: number };
 }
 
 export interface PhantomSetResult {
@@ -51,6 +57,10 @@ export async function generatePhantomSet(opts: PhantomSetOptions): Promise<Phant
     gradeFrequencies: [...(opts.gradeFrequencies ?? EYEPACS_GRADE_FREQUENCIES)],
     photographic: opts.photographic ?? true,
   };
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+    throw new RangeError(`phantom shard must be index/count with 0 <= index < count, got ${shard.index}/${shard.count}`);
+  }
   for (const sub of ['images', 'fov', 'masks']) mkdirSync(join(out, sub), { recursive: true });
   checkSettings(out, settings);
 
@@ -60,7 +70,7 @@ export async function generatePhantomSet(opts: PhantomSetOptions): Promise<Phant
   let skipped = 0;
   // Encoding (sharp, on its own threads) of sample i overlaps the painting of sample i + 1.
   let pending: Promise<void> = Promise.resolve();
-  for (let i = 0; i < n; i++) {
+  for (let i = shard.index; i < n; i += shard.count) {
     const id = phantomId(i);
     const entry = entryFor(id, seed, i, size);
     if (entry.known.every((c) => existsSync(join(out, entry.masks[c]!))) && existsSync(join(out, entry.fov)) && existsSync(join(out, entry.image))) {
@@ -84,6 +94,7 @@ export async function generatePhantomSet(opts: PhantomSetOptions): Promise<Phant
     opts.onProgress?.(i + 1, n);
   }
   await pending;
+  if (shard.count > 1) return { written, skipped, entries };
 
   writeManifest(out, entries);
   const gradeCounts = new Array(NUM_GRADES).fill(0);

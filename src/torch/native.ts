@@ -44,12 +44,13 @@ export interface NativeAddon {
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   manualSeed(seed: number): void;
-  getRngState(): Handle;
-  setRngState(h: Handle): void;
+  getRngState(device?: string): Handle;
+  setRngState(h: Handle, device?: string): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaAvailable(): boolean;
   cudaDeviceCount(): number;
+  cudaSynchronize(index?: number): void;
   buildInfo(): { config: string; parallel: string; mkldnn: boolean };
   chunkedAttention(q: Handle, k: Handle, v: Handle, scale: number, chunk: number): Handle;
 }

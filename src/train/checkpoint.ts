@@ -31,6 +31,8 @@ export interface CheckpointContent {
   state: Record<string, unknown>;
   /** Store the CPU generator state (needed for an exact resume). */
   rng?: boolean;
+  /** With `rng`: the run's CUDA device, whose generator (AGM noise drawn there) is stored too. */
+  rngDevice?: torch.Device;
 }
 
 interface OptimMeta {
@@ -87,6 +89,11 @@ export function serializeCheckpoint(c: CheckpointContent): Uint8Array {
       const rng = torch.getRngState();
       owned.push(rng);
       tensors.set('rng', rng);
+      if (c.rngDevice && c.rngDevice !== 'cpu') {
+        const cudaRng = torch.getRngState(c.rngDevice);
+        owned.push(cudaRng);
+        tensors.set('rng_cuda', cudaRng);
+      }
     }
     const placeholder = '0'.repeat(64);
     const metadata = { format: 'pt', [CHECKPOINT_META_KEY]: JSON.stringify(meta), [CHECKSUM_META_KEY]: placeholder };
@@ -131,6 +138,8 @@ export interface LoadedCheckpoint {
   modules: Record<string, Map<string, Tensor>>;
   optimizers: Record<string, torch.optim.OptimizerStateDict>;
   rng: Tensor | null;
+  /** The CUDA generator's state when the run trained on a GPU. */
+  rngCuda: Tensor | null;
   /** Frees every tensor read from the file (after they were copied into models/optimisers). */
   dispose(): void;
 }
@@ -166,12 +175,14 @@ export function loadCheckpoint(path: string, expectKind?: string): LoadedCheckpo
   const modules: Record<string, Map<string, Tensor>> = {};
   const optimTensors: Record<string, Map<string, Tensor>> = {};
   let rng: Tensor | null = null;
+  let rngCuda: Tensor | null = null;
   for (const [k, v] of all) {
     const [head, name] = k.split('.', 2);
     const rest = k.slice(head.length + (name?.length ?? 0) + 2);
     if (head === 'module' && name) (modules[name] ??= new Map()).set(rest, v);
     else if (head === 'optim' && name) (optimTensors[name] ??= new Map()).set(rest, v);
     else if (k === 'rng') rng = v;
+    else if (k === 'rng_cuda') rngCuda = v;
     else v.dispose();
   }
   const optimizers: Record<string, torch.optim.OptimizerStateDict> = {};
@@ -185,7 +196,7 @@ export function loadCheckpoint(path: string, expectKind?: string): LoadedCheckpo
     optimizers[name] = { state, param_groups: o.param_groups };
   }
   return {
-    path, kind: meta.kind, state: meta.state, modules, optimizers, rng,
+    path, kind: meta.kind, state: meta.state, modules, optimizers, rng, rngCuda,
     dispose() {
       for (const t of all.values()) t.dispose();
     },
@@ -198,8 +209,8 @@ export function loadCheckpoint(path: string, expectKind?: string): LoadedCheckpo
  */
 export function restoreCheckpoint(
   ck: LoadedCheckpoint,
-  into: { modules: Record<string, torch.nn.Module>; optimizers?: Record<string, AnyOptimizer>; rng?: boolean },
-): void {
+  into: { modules: Record<string, torch.nn.Module>; optimizers?: Record<string, AnyOptimizer>; rng?: boolean; rngDevice?: torch.Device },
+): { cudaRngRestored: boolean } {
   const wrap = (what: string, fn: () => void) => {
     try {
       fn();
@@ -221,6 +232,11 @@ export function restoreCheckpoint(
     if (!ck.rng) throw new Error(`${ck.path}: no RNG state stored; an exact resume needs it`);
     torch.setRngState(ck.rng);
   }
+  // A run resumed on a GPU continues that GPU's noise stream only when the checkpoint has one
+  // (saved on a GPU); the caller says so when it does not, since the resume is then not exact.
+  const wantCuda = !!into.rng && !!into.rngDevice && into.rngDevice !== 'cpu';
+  if (wantCuda && ck.rngCuda) torch.setRngState(ck.rngCuda, into.rngDevice);
+  return { cudaRngRestored: wantCuda && !!ck.rngCuda };
 }
 
 /** File names a run folder uses: `latest` and `step-<n>` copies. */

@@ -50,6 +50,12 @@ export interface GanTrainOptions {
   grader?: string | null;
   /** A perceptual feature extractor given directly (library use); takes precedence over `vgg`. */
   perceptualExtractor?: FeatureExtractor | null;
+  /**
+   * Where G, D and the perceptual network train: 'cpu' (default), 'cuda' or 'cuda:N'. Weights
+   * are initialised on the CPU first, so a seed gives the same starting point on every device;
+   * checkpoints hold CPU tensors and load anywhere.
+   */
+  device?: torch.Device;
   /** Seeds initialisation, batch order, AGM noise and grading vectors. Default 0. */
   seed?: number;
   /** Per stage: base rate for the first half of its epochs, then linear decay to 0 (pix2pixHD). */
@@ -64,6 +70,8 @@ export interface GanTrainOptions {
   resume?: boolean;
   /** Stop (with a checkpoint) once this many steps are done in total. */
   maxSteps?: number;
+  /** Stop (with a checkpoint) after the step that ends this many seconds of training in this call. */
+  maxSeconds?: number;
   /** Progress bar on stderr: true (default), false, or a stream. */
   progress?: boolean | { write(s: string): boolean; isTTY?: boolean; columns?: number };
   /** Aborting it (SIGINT in the CLI) finishes the current step, checkpoints and returns. */
@@ -94,7 +102,7 @@ export interface GanTrainResult {
   step: number;
   epoch: number;
   stage: 1 | 2;
-  stopped: 'finished' | 'max-steps' | 'interrupted';
+  stopped: 'finished' | 'max-steps' | 'max-time' | 'interrupted';
   latest: string;
   losses: string;
   events: string;
@@ -333,9 +341,16 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   st.perceptual = perceptualSetup?.source ?? null;
 
   // ---- models and optimisers (a stage-2 checkpoint needs G_l and its param group)
+  const device = o.device ?? 'cpu';
+  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to({ device }));
   torch.manualSeed(st.seed);
   const G = new Generator(cfg, 1);
   const D = new MultiscaleDiscriminator(cfg);
+  if (device !== 'cpu') {
+    G.to({ device });
+    D.to({ device });
+    perceptual?.extractor.to?.({ device });
+  }
   const adam = (params: Tensor[]) => new torch.optim.Adam(params, { lr: tc.lr, betas: tc.betas });
   const optG = adam(G.parameters());
   const optD = adam(D.parameters());
@@ -346,7 +361,8 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   if (resumed) {
     try {
       if (st.stage === 2) addLocal();
-      restoreCheckpoint(resumed, { modules: { G, D }, optimizers: { G: optG, D: optD }, rng: true });
+      const { cudaRngRestored } = restoreCheckpoint(resumed, { modules: { G, D }, optimizers: { G: optG, D: optD }, rng: true, rngDevice: device });
+      if (device !== 'cpu' && !cudaRngRestored) log(`note: ${latestPath} was not saved on a GPU, so the AGM noise drawn on ${device} from here on differs from an uninterrupted run`);
     } finally {
       resumed.dispose();
     }
@@ -366,7 +382,7 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   const checkpoint = (keep: boolean) => {
     st.stage = G.stage;
     const content: CheckpointContent = {
-      kind: GAN_CHECKPOINT_KIND, modules: { G, D }, optimizers: { G: optG, D: optD }, rng: true,
+      kind: GAN_CHECKPOINT_KIND, modules: { G, D }, optimizers: { G: optG, D: optD }, rng: true, rngDevice: device,
       state: { ...st, data: o.data, gradingSpace: o.gradingSpace ?? null } as unknown as Record<string, unknown>,
     };
     lastCheckpoint = saveRunCheckpoint(o.out, content, keep ? stepCheckpointName(st.step) : undefined);
@@ -380,13 +396,13 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
     const first = (await gl.epoch(0).next()).value as Batch;
     const gridZ = new Map<number, Tensor | null>();
     return {
-      conditions: torch.keep(torch.tensor(first.conditions, first.shapes.conditions)),
-      images: torch.keep(torch.tensor(first.images, first.shapes.images)),
+      conditions: torch.keep(torch.tidy(() => onDevice(torch.tensor(first.conditions, first.shapes.conditions)))),
+      images: torch.keep(torch.tidy(() => onDevice(torch.tensor(first.images, first.shapes.images)))),
       numGrades: cfg.numGrades,
       noiseSeed: mixSeed(st.seed, 0x6e15e),
       gradingVectors: (g: number, k: number) => {
         if (!zs) return null;
-        if (!gridZ.has(g)) gridZ.set(g, torch.keep(zs.draw(new Array(k).fill(g), st.seed, 0xffffff)));
+        if (!gridZ.has(g)) gridZ.set(g, torch.keep(torch.tidy(() => onDevice(zs.draw(new Array(k).fill(g), st.seed, 0xffffff)))));
         return gridZ.get(g)!;
       },
       dispose: () => { for (const t of gridZ.values()) t?.dispose(); },
@@ -410,8 +426,10 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
       x = x.indexSelect(0, idx);
     }
     const gradesArr = Int32Array.from(rows.map((i) => b.grades[i]));
-    const y = torch.tensor(gradesArr).long();
-    const z = zs ? zs.draw(gradesArr, st.seed, step) : null;
+    const y = onDevice(torch.tensor(gradesArr).long());
+    const z = zs ? onDevice(zs.draw(gradesArr, st.seed, step)) : null;
+    c = onDevice(c);
+    x = onDevice(x);
 
     const terms = ganStep({ G, D, optG, optD, cfg, perceptual }, c, x, y, z, {
       poison: o.hooks?.nanAtStep === step,
@@ -424,6 +442,7 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   let stopped: GanTrainResult['stopped'] = 'finished';
   let stageHere = 0;
   let lastTime = Date.now();
+  const startTime = lastTime;
   try {
     outer: for (; st.epoch < totalEpochs; st.epoch++, st.batchInEpoch = 0) {
       const stage: 1 | 2 = st.epoch < tc.stage1Epochs ? 1 : 2;
@@ -467,12 +486,15 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
           stopped = 'interrupted';
         } else if (o.maxSteps !== undefined && st.step >= o.maxSteps) {
           stopped = 'max-steps';
+        } else if (o.maxSeconds !== undefined && (now - startTime) / 1000 >= o.maxSeconds) {
+          stopped = 'max-time';
         }
         if (stopped !== 'finished') {
           // Position after the last finished batch (the next epoch if it was the last one).
           if (endOfEpoch) { st.epoch++; st.batchInEpoch = 0; }
           checkpoint(everyN);
-          note(`${stopped === 'interrupted' ? 'interrupted' : `reached ${o.maxSteps} steps`}: checkpoint ${lastCheckpoint} (step ${st.step}); continue with --resume`);
+          const why = stopped === 'interrupted' ? 'interrupted' : stopped === 'max-time' ? `time budget of ${o.maxSeconds} s reached` : `reached ${o.maxSteps} steps`;
+          note(`${why}: checkpoint ${lastCheckpoint} (step ${st.step}); continue with --resume`);
           break outer;
         }
         if (everyN && !endOfEpoch) checkpoint(true);

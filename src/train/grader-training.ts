@@ -55,6 +55,8 @@ export interface GraderTrainingOptions {
   pretrained?: string;
   /** Stop after this many epochs in this call (the schedule still spans `epochs`); for tests and time-boxed runs. */
   stopAfter?: number;
+  /** Where it trains ('cpu' default, 'cuda', 'cuda:N'); a run setting, not stored with the options. */
+  device?: torch.Device;
   log?: (line: string) => void;
 }
 
@@ -86,7 +88,7 @@ const TRAINING_META_KEY = 'drgan.training';
 /** What latest.safetensors holds besides tensors. */
 interface TrainingState {
   epochsDone: number;
-  options: Omit<GraderTrainingOptions, 'log' | 'resume' | 'stopAfter'>;
+  options: Omit<GraderTrainingOptions, 'log' | 'resume' | 'stopAfter' | 'device'>;
   optimizer: { param_groups: unknown[]; scalars: Record<string, Record<string, number | null>> };
   scheduler: Record<string, unknown> | null;
   best: { epoch: number; kappa: number } | null;
@@ -149,6 +151,9 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
   const grader = new Grader(o.grader);
   if (grader.auxHeadNote) log(`note: ${grader.auxHeadNote}`);
   if (o.pretrained && !(o.resume && existsSync(latestPath))) grader.loadPretrained(o.pretrained);
+  const device = o.device ?? 'cpu';
+  if (device !== 'cpu') grader.to({ device });
+  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to({ device }));
   const optimizer = makeOptimizer(o, grader.parameters());
   const scheduler = makeScheduler(o, optimizer);
   let state: Pick<TrainingState, 'epochsDone' | 'best' | 'history'> = { epochsDone: 0, best: null, history: [] };
@@ -162,7 +167,7 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
     }
     log(`resumed from ${latestPath} after epoch ${state.epochsDone}`);
   }
-  const weight = o.classWeights ? torch.keep(torch.tensor(inverseFrequencyWeights(trainGrades, grader.config.numClasses))) : undefined;
+  const weight = o.classWeights ? torch.keep(torch.tidy(() => onDevice(torch.tensor(inverseFrequencyWeights(trainGrades, grader.config.numClasses))))) : undefined;
   const loader = new DataLoader({
     dir: o.data, split: 'train', batchSize: o.batchSize, size: grader.config.inputSize, seed: o.seed,
     balanced: o.balanced, augment: o.augment ? DEFAULT_AUGMENT : false, dropLast: false,
@@ -188,6 +193,8 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
             x = x.indexSelect(0, keepIdx);
             y = y.indexSelect(0, keepIdx);
           }
+          x = onDevice(x);
+          y = onDevice(y);
           const lossOf = (z: Tensor) => (o.loss === 'focal' ? torch.F.focalLoss(z, y, { gamma: o.focalGamma, weight }) : torch.F.crossEntropy(z, y, { weight }));
           const { logits, aux } = grader.trainingLogits(x);
           const l = aux ? lossOf(logits).add(lossOf(aux).mul(AUX_LOSS_WEIGHT)) : lossOf(logits);
@@ -229,7 +236,7 @@ async function validate(grader: Grader, dir: string, batchSize: number): Promise
 }
 
 function persistedOptions(o: GraderTrainingOptions): TrainingState['options'] {
-  const { log: _log, resume: _resume, stopAfter: _stop, ...rest } = o;
+  const { log: _log, resume: _resume, stopAfter: _stop, device: _device, ...rest } = o;
   return rest;
 }
 

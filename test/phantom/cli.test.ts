@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest } from '../../src/data/manifest.js';
@@ -44,4 +44,27 @@ test('drgan phantom rejects bad flags with a clear message and exit code 2', asy
   const help = await drgan('phantom', '--help');
   assert.equal(help.code, 0);
   assert.match(help.out, /--grades/);
+});
+
+test('drgan phantom --jobs 3 writes the same files and manifest as one process', async (t) => {
+  const one = mkdtempSync(join(tmpdir(), 'phantom-jobs1-'));
+  const three = mkdtempSync(join(tmpdir(), 'phantom-jobs3-'));
+  t.after(() => { rmSync(one, { recursive: true, force: true }); rmSync(three, { recursive: true, force: true }); });
+  const common = ['--n', '5', '--size', '64', '--seed', '9'];
+  const a = await drgan('phantom', ...common, '--out', one);
+  const b = await drgan('phantom', ...common, '--out', three, '--jobs', '3');
+  assert.equal(a.code, 0, a.err);
+  assert.equal(b.code, 0, b.err);
+  // The shards rendered everything; the final pass only planned it.
+  assert.match(b.out, /0 written, 5 already there/);
+  const ea = readManifest(one), eb = readManifest(three);
+  assert.deepEqual(eb, ea);
+  for (const e of ea) {
+    for (const rel of [e.image, e.fov, ...Object.values(e.masks)]) {
+      assert.ok(readFileSync(join(one, rel!)).equals(readFileSync(join(three, rel!))), `${rel} differs`);
+    }
+  }
+  const bad = await drgan('phantom', ...common, '--out', three, '--shard', '3/3');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--shard 3\/3: expected I\/N/);
 });

@@ -4,6 +4,7 @@ import { gradingReport } from '../../eval/grading-metrics.js';
 import { Grader, inferDataset } from '../../models/grader.js';
 import type { Split } from '../../data/manifest.js';
 import type { Command } from '../command.js';
+import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 
 export const evalGraderCommand: Command = {
   name: 'eval grader',
@@ -15,9 +16,12 @@ export const evalGraderCommand: Command = {
     split: { kind: 'choice', choices: ['test', 'val', 'train', 'all'], default: 'test', help: 'which samples to grade' },
     batch: { kind: 'int', default: 16, min: 1, max: 4096, help: 'batch size' },
     json: { kind: 'bool', default: false, help: 'print one JSON object {accuracy, kappa, tpr, confusion, n, skippedUngraded}' },
+    device: DEVICE_FLAG,
   },
   async run(f) {
+    const device = resolveDevice(f.device, 'drgan eval grader');
     const grader = Grader.load(f.model as string);
+    if (device !== 'cpu') grader.to({ device });
     try {
       const r = await inferDataset(grader, { dir: f.data as string, split: f.split as Split | 'all', batchSize: f.batch as number });
       const idx = r.truth.map((t, i) => (t >= 0 ? i : -1)).filter((i) => i >= 0);

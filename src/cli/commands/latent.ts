@@ -7,6 +7,7 @@ import { pca2, tsne, TSNE_MAX_POINTS, writeScatterPng } from '../../latent/embed
 import { mulberry32, shuffleInPlace } from '../../data/rng.js';
 import * as torch from '../../torch/index.js';
 import type { Command } from '../command.js';
+import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 
 export const latentCommand: Command = {
   name: 'latent',
@@ -24,9 +25,12 @@ export const latentCommand: Command = {
     perplexity: { kind: 'number', default: 30, min: 1, help: 't-SNE perplexity' },
     'plot-size': { kind: 'int', default: 800, min: 64, max: 8192, help: 'side of the plot in pixels' },
     seed: { kind: 'int', default: 0, min: 0, help: 'seed of t-SNE and of the subsample above the t-SNE limit' },
+    device: DEVICE_FLAG,
   },
   async run(f) {
+    const device = resolveDevice(f.device, 'drgan latent');
     const grader = Grader.load(f.grader as string);
+    if (device !== 'cpu') grader.to({ device });
     try {
       const r = await inferDataset(grader, { dir: f.data as string, split: f.split as Split | 'all', batchSize: f.batch as number, features: true });
       const D = grader.featureDim;

@@ -8,11 +8,12 @@ import { LesionModel } from '../../synth/lesion-sampler.js';
 import { loadSynthesisModel, resolveGradingSpace } from '../../synth/synthesize.js';
 import { UsageError } from '../flags.js';
 import type { Command } from '../command.js';
+import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'synthesise fundus photos with a trained DR-GAN from given or sampled lesion masks, as a prepared data set',
-  usage: 'drgan synth --model CKPT --out DIR [--grade K] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--grading-space FILE]',
+  usage: 'drgan synth --model CKPT --out DIR [--grade K] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--grading-space FILE] [--device cpu|cuda[:N]]',
   flags: {
     model: { kind: 'string', required: true, help: 'DR-GAN checkpoint (drgan train gan: latest.safetensors or step-*.safetensors)' },
     out: { kind: 'string', required: true, help: 'output folder: a prepared data set (re-running resumes; existing images are skipped)' },
@@ -26,6 +27,7 @@ export const synthCommand: Command = {
     size: { kind: 'int', min: 8, max: 8192, help: 'side of the written images and masks (default: the generator output size)' },
     'grading-space': { kind: 'string', help: "grading space file (drgan latent); default the one the model was trained with" },
     quiet: { kind: 'bool', default: false, help: 'no progress bar' },
+    device: DEVICE_FLAG,
   },
   async run(flags) {
     const sample = flags['sample-lesions'] as boolean;
@@ -38,7 +40,7 @@ export const synthCommand: Command = {
     if (!sample && !masks) throw new UsageError('drgan synth: give --masks (dataset:DIR, a folder or a painted PNG), or --sample-lesions --lesion-model FILE');
     if (flags.structure && (sample || !masks || conditionSourceKind(masks) !== 'painted')) throw new UsageError('drgan synth: --structure is only used with a painted --masks PNG');
 
-    const model = await loadSynthesisModel(flags.model as string);
+    const model = await loadSynthesisModel(flags.model as string, { device: resolveDevice(flags.device, 'drgan synth') });
     const space = resolveGradingSpace(model, flags['grading-space'] as string | undefined, (m) => console.log(m));
     const R = model.config.resolution;
     let jobs: SynthJob[];

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { makeConfig, PRESETS, type ConfigOverrides, type DrganConfig, type PresetName } from '../../gan/config.js';
 import { NonFiniteLossError, trainGan } from '../../train/gan-trainer.js';
 import type { Command } from '../command.js';
+import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 import { UsageError, type FlagValues } from '../flags.js';
 
 const NAME = 'drgan train gan';
@@ -75,7 +76,7 @@ export function resolveGanConfig(f: FlagValues): DrganConfig | undefined {
 export const trainGanCommand: Command = {
   name: 'train gan',
   summary: 'train DR-GAN: G_m at R/2 (stage 1), then G_m + G_l at R (stage 2); resumable, Ctrl-C checkpoints',
-  usage: `${NAME} --data DIR --out DIR (--preset ${Object.keys(PRESETS).join('|')} | --config FILE) [--grading-space FILE] [--vgg FILE | --grader FILE | --no-perceptual] [--epochs1 N] [--epochs2 N] [--batch B] [--lr X] [--lr-decay] [--resume]`,
+  usage: `${NAME} --data DIR --out DIR (--preset ${Object.keys(PRESETS).join('|')} | --config FILE) [--grading-space FILE] [--vgg FILE | --grader FILE | --no-perceptual] [--epochs1 N] [--epochs2 N] [--batch B] [--lr X] [--lr-decay] [--device cpu|cuda[:N]] [--max-steps N] [--max-minutes M] [--resume]`,
   flags: {
     data: { kind: 'string', required: true, help: 'prepared data set (its train split trains)' },
     out: { kind: 'string', required: true, help: 'run folder: latest.safetensors, step-*.safetensors, losses.jsonl, events.out.tfevents.*, samples/' },
@@ -95,11 +96,14 @@ export const trainGanCommand: Command = {
     'sample-every': { kind: 'int', default: 500, min: 0, help: 'save a sample grid every N steps (0: only at the end)' },
     'checkpoint-every': { kind: 'int', default: 1000, min: 0, help: 'keep a step-N checkpoint every N steps (latest is also written every epoch)' },
     'max-steps': { kind: 'int', min: 1, help: 'stop with a checkpoint after this many steps in total (continue with --resume)' },
+    'max-minutes': { kind: 'number', min: 0, help: 'stop with a checkpoint once this many minutes of training have passed in this process (a time budget; continue with --resume)' },
+    device: DEVICE_FLAG,
     resume: { kind: 'bool', default: false, help: 'continue OUT/latest.safetensors exactly where it stopped' },
     threads: { kind: 'int', min: 1, max: 256, help: 'libtorch threads (on a busy machine, fewer is often faster)' },
   },
   async run(f) {
     const config = resolveGanConfig(f);
+    const device = resolveDevice(f.device, NAME);
     if (f.threads) (await import('../../torch/index.js')).setNumThreads(f.threads as number);
     const ac = new AbortController();
     const onSigint = () => {
@@ -121,6 +125,8 @@ export const trainGanCommand: Command = {
         sampleEvery: f['sample-every'] as number,
         checkpointEvery: f['checkpoint-every'] as number,
         maxSteps: f['max-steps'] as number | undefined,
+        maxSeconds: f['max-minutes'] === undefined ? undefined : (f['max-minutes'] as number) * 60,
+        device,
         resume: f.resume as boolean,
         signal: ac.signal,
       });

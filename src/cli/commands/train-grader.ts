@@ -3,13 +3,14 @@
 import { BACKBONES, type BackboneName } from '../../models/grader.js';
 import { DEFAULT_TRAINING, trainGrader } from '../../train/grader-training.js';
 import type { Command } from '../command.js';
+import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 
 const D = DEFAULT_TRAINING;
 
 export const trainGraderCommand: Command = {
   name: 'train grader',
   summary: 'train the DR grader (ResNet/VGG/Inception-v3) on a prepared data set; best and resumable checkpoints',
-  usage: 'drgan train grader --data DIR --out DIR [--backbone resnet18] [--epochs N] [--batch B] [--size S] [--lr X] [--loss ce|focal] [--balanced] [--resume]',
+  usage: 'drgan train grader --data DIR --out DIR [--backbone resnet18] [--epochs N] [--batch B] [--size S] [--lr X] [--loss ce|focal] [--balanced] [--device cpu|cuda[:N]] [--resume]',
   flags: {
     data: { kind: 'string', required: true, help: 'prepared data set (train split trains, val split validates)' },
     out: { kind: 'string', required: true, help: 'output folder: best.safetensors, latest.safetensors, log.jsonl' },
@@ -31,8 +32,10 @@ export const trainGraderCommand: Command = {
     seed: { kind: 'int', default: 0, min: 0, help: 'seed of initialisation, batch order and augmentation' },
     resume: { kind: 'bool', default: false, help: 'continue from OUT/latest.safetensors' },
     'stop-after': { kind: 'int', min: 1, help: 'stop after this many epochs in this run (resume later)' },
+    device: DEVICE_FLAG,
   },
   async run(f) {
+    const device = resolveDevice(f.device, 'drgan train grader');
     const result = await trainGrader({
       ...DEFAULT_TRAINING,
       data: f.data as string,
@@ -53,6 +56,7 @@ export const trainGraderCommand: Command = {
       resume: f.resume as boolean,
       pretrained: f.pretrained as string | undefined,
       stopAfter: f['stop-after'] as number | undefined,
+      device,
       log: (line) => console.log(line),
     });
     const best = result.best ? `best val kappa ${result.best.kappa.toFixed(4)} at epoch ${result.best.epoch} (${result.bestPath})` : 'no validation';

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# DR-GAN end to end on one GPU within a time budget (an experiment, not a CI test): phantom sets
+# (train, and a separate test set) -> grader on the GPU (its features give the grading space) ->
+# lesion model -> DR-GAN at R = SIZE (paper widths unless NGF/NDF say otherwise; the CPU
+# options halfScaleFusion / resize upsampling / patch target on) sized by a short throughput
+# probe to fill GAN_MINUTES -> PER_GRADE synthetic images per grade with sampled lesions ->
+# controllability (a second, longer-trained grader classifies them: accuracy against the target
+# grade) and SWD (held-out real test images vs synthetic).
+# Needs a CUDA build of the addon (DRGAN_TORCH_DIR=... node native/build.mjs). Settings via the
+# environment: WORK, DEVICE, SIZE, N, NTEST, JOBS, GAN_MINUTES, NGF, NDF, BATCH, LR, PER_GRADE,
+# GRADER_EPOCHS, EVAL_GRADER_EPOCHS, CLASS_POOLING.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${WORK:-/tmp/drgan-gpu-phantom}
+DEVICE=${DEVICE:-cuda}
+SIZE=${SIZE:-256}
+N=${N:-2000}
+NTEST=${NTEST:-1000}
+JOBS=${JOBS:-$(nproc)}
+GAN_MINUTES=${GAN_MINUTES:-4}
+NGF=${NGF:-64}
+NDF=${NDF:-64}
+BATCH=${BATCH:-8}
+LR=${LR:-0.0002}
+PER_GRADE=${PER_GRADE:-100}
+GRADER_SIZE=${GRADER_SIZE:-128}
+GRADER_EPOCHS=${GRADER_EPOCHS:-8}
+EVAL_GRADER_EPOCHS=${EVAL_GRADER_EPOCHS:-20}
+CLASS_POOLING=${CLASS_POOLING:-}
+# Flattened grade frequencies (as the demo): EyePACS's 2 % of grades 3 and 4 would leave a GAN few examples.
+GRADES=${GRADES:-30,15,25,15,15}
+export DRGAN_NUM_THREADS=${THREADS:-4}
+drgan() { node "$ROOT/bin/drgan.js" "$@"; }
+stamp() { echo "[$(date +%T)] $*"; }
+mkdir -p "$WORK"
+
+stamp "phantom sets: $N train + $NTEST test at $SIZE px, $JOBS processes"
+drgan phantom --out "$WORK/real" --n "$N" --size "$SIZE" --seed 7 --grades "$GRADES" --jobs "$JOBS" --quiet
+drgan phantom --out "$WORK/test" --n "$NTEST" --size "$SIZE" --seed 8 --grades "$GRADES" --jobs "$JOBS" --quiet
+
+stamp "grader for the grading space ($GRADER_EPOCHS epochs at $GRADER_SIZE px) and, in the background, the evaluation grader ($EVAL_GRADER_EPOCHS epochs at $SIZE px)"
+drgan train grader --data "$WORK/real" --out "$WORK/space-grader" --backbone resnet18 --size "$GRADER_SIZE" \
+  --epochs "$GRADER_EPOCHS" --batch 64 --lr 1e-3 --no-augment --device "$DEVICE" > "$WORK/space-grader.log" 2>&1
+drgan train grader --data "$WORK/real" --out "$WORK/eval-grader" --backbone resnet18 --size "$SIZE" \
+  --epochs "$EVAL_GRADER_EPOCHS" --batch 64 --lr 1e-3 --device "$DEVICE" > "$WORK/eval-grader.log" 2>&1 &
+EVAL_GRADER_PID=$!
+drgan latent --grader "$WORK/space-grader/best.safetensors" --data "$WORK/real" --out "$WORK/space.safetensors" \
+  --plot "$WORK/space-pca.png" --method pca --device "$DEVICE" > "$WORK/latent.log" 2>&1
+drgan fit-lesions --data "$WORK/real" --out "$WORK/lesions.json" > "$WORK/fit-lesions.log" 2>&1
+
+gan_json() { # $1 stage-1 epochs, $2 stage-2 epochs
+  local pooling=""
+  [ -n "$CLASS_POOLING" ] && pooling=", \"classPooling\": \"$CLASS_POOLING\""
+  cat <<JSON
+{"preset": "paper", "resolution": $SIZE,
+ "generator": {"ngf": $NGF, "gradingVectorDim": 512, "mappingWidth": 256, "halfScaleFusion": true, "upsampling": "resize"},
+ "discriminator": {"ndf": $NDF$pooling},
+ "loss": {"adversarialTarget": "patch"},
+ "train": {"batchSize": $BATCH, "lr": $LR, "stage1Epochs": $1, "stage2Epochs": $2}}
+JSON
+}
+# Throughput probe: 12 stage-1 steps and 12 stage-2 steps, then epochs that split GAN_MINUTES evenly.
+gan_json 1 1 > "$WORK/probe.json"
+stamp "GAN throughput probe"
+drgan train gan --data "$WORK/real" --out "$WORK/probe1" --config "$WORK/probe.json" --grading-space "$WORK/space.safetensors" \
+  --no-perceptual --device "$DEVICE" --max-steps 12 --sample-every 0 --checkpoint-every 0 > "$WORK/probe1.log" 2>&1
+read -r E1 E2 <<<"$(node -e '
+const fs = require("fs");
+const rate = (f) => { const l = fs.readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).slice(4);
+  return l.reduce((a, r) => a + r.imagesPerSec, 0) / l.length; };
+const r1 = rate(process.argv[1]);
+const perEpoch = Number(process.argv[2]);
+const secs = Number(process.argv[3]) * 60;
+// Stage 2 works at R, stage 1 at R/2: about 3x the time per image (measured on the CPU; see docs/gan.md).
+const e1 = Math.max(1, Math.floor(secs / 2 * r1 / perEpoch)), e2 = Math.max(1, Math.floor(secs / 2 * r1 / 3 / perEpoch));
+console.log(e1, e2);
+' "$WORK/probe1/losses.jsonl" "$(grep -c '"split":"train"' "$WORK/real/manifest.jsonl")" "$GAN_MINUTES")"
+stamp "GAN: stage 1 $E1 epochs, stage 2 $E2 epochs"
+gan_json "$E1" "$E2" > "$WORK/gan.json"
+drgan train gan --data "$WORK/real" --out "$WORK/gan" --config "$WORK/gan.json" --grading-space "$WORK/space.safetensors" \
+  --no-perceptual --device "$DEVICE" --sample-every 500 --checkpoint-every 0 \
+  --max-minutes "$(node -e "console.log($GAN_MINUTES * 1.25)")" > "$WORK/gan.log" 2>&1
+
+stamp "synthesis: $PER_GRADE per grade"
+drgan synth --model "$WORK/gan/latest.safetensors" --out "$WORK/synth" --sample-lesions --lesion-model "$WORK/lesions.json" \
+  --masks "dataset:$WORK/real" --n "$PER_GRADE" --seed 1 --quiet --device "$DEVICE" > "$WORK/synth.log" 2>&1
+stamp "waiting for the evaluation grader"
+wait "$EVAL_GRADER_PID"
+drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/test" --split all --json --device "$DEVICE" > "$WORK/eval-grader-test.json"
+drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/synth" --split all --json --device "$DEVICE" > "$WORK/controllability.json"
+drgan eval swd --real "$WORK/test" --fake "$WORK/synth" --json > "$WORK/swd.json"
+drgan eval swd --real "$WORK/test" --fake "$WORK/real" --json > "$WORK/swd-floor.json"
+stamp "done"
+for f in eval-grader-test controllability swd swd-floor; do echo "$f: $(cat "$WORK/$f.json" 2>/dev/null | head -c 400)"; done
