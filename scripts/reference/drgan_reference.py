@@ -42,7 +42,7 @@ TINY = {
     'generator': {'ngf': 4, 'norm': 'batch', 'residualBlocks': 2, 'gradingVectorDim': 16, 'mappingWidth': 16, 'mappingLayers': 4,
                   'noiseChannelDivisor': 4, 'conditionResize': 'area', 'localResidualBlocks': 0},
     'attention': {'reductions': [2, 2, 2], 'channel': 'plain', 'keyValuePool': 1, 'memoryBudgetBytes': 128 * 1024 * 1024},
-    'discriminator': {'ndf': 4, 'numD': 3, 'numLayers': 4},
+    'discriminator': {'ndf': 4, 'numD': 3, 'numLayers': 4, 'classPooling': 'normalized'},
     'loss': {'adversarial': 'bce', 'featureMatching': 'l1', 'lambdaFeatureMatching': 10, 'lambdaPerceptual': 10,
              'lambdaClassification': 1, 'focalGamma': 2, 'perceptualWeights': [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1]},
     'ablation': {'noLesionMasks': False, 'noAGM': False, 'noSCA': False, 'noPerceptual': True, 'noClsLoss': False},
@@ -311,8 +311,11 @@ class Generator(nn.Module):
 # ---------------------------------------------------------------- discriminator (method.md 6)
 
 class PatchDiscriminator(nn.Module):
-    def __init__(self, cin, ndf, num_layers, num_grades, with_class_head):
+    def __init__(self, cin, ndf, num_layers, num_grades, with_class_head, class_pooling='normalized'):
         super().__init__()
+        if class_pooling not in ('normalized', 'preNorm'):
+            raise ValueError(f'discriminator.classPooling must be normalized or preNorm, got {class_pooling!r}')
+        self.class_pooling = class_pooling
         seqs, c = [], cin
         for i in range(num_layers):
             out = ndf * 2 ** min(i, 3)
@@ -326,10 +329,12 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x):
         features, h = [], x
         for layer in self.layers:
-            h = layer(h)
+            pre_norm = layer[0](h)  # the conv's output; 'preNorm' pools the last one
+            h = layer[1:](pre_norm)
             features.append(h)
         logit = self.advHead(h).mean([1, 2, 3])
-        class_logits = self.classHead(h.mean([2, 3])) if self.classHead is not None else None
+        pooled = pre_norm if self.class_pooling == 'preNorm' else h
+        class_logits = self.classHead(pooled.mean([2, 3])) if self.classHead is not None else None
         return {'features': features, 'logit': logit, 'classLogits': class_logits}
 
 
@@ -339,7 +344,8 @@ class MultiscaleDiscriminator(nn.Module):
         self.cfg = cfg
         d = cfg['discriminator']
         cin = condition_channels(cfg) + 3
-        self.discriminators = nn.ModuleList([PatchDiscriminator(cin, d['ndf'], d['numLayers'], cfg['numGrades'], not cfg['ablation']['noClsLoss'])
+        self.discriminators = nn.ModuleList([PatchDiscriminator(cin, d['ndf'], d['numLayers'], cfg['numGrades'], not cfg['ablation']['noClsLoss'],
+                                                                d.get('classPooling', 'normalized'))
                                              for _ in range(d['numD'])])
 
     def forward(self, c, image):
@@ -579,6 +585,11 @@ CASES = {
         'discriminator': {'numD': 2, 'numLayers': 3},
         'loss': {'adversarial': 'hinge', 'focalGamma': 1.5},
         'ablation': {'noLesionMasks': True, 'noPerceptual': False}}},
+    # The classification heads pool the last conv's output before InstanceNorm, stage 1;
+    # without AGM and attention to keep the fixture small (the option is D-only).
+    'tiny_prenorm_stage1': {'stage': 1, 'config': {
+        'discriminator': {'classPooling': 'preNorm'},
+        'ablation': {'noAGM': True, 'noSCA': True}}},
 }
 NOISE_SEED = 4242
 

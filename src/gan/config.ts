@@ -13,6 +13,8 @@ export type ChannelAttentionKind = 'plain' | 'danet';
 export type UpsamplingKind = 'transposed' | 'resize';
 /** How the condition map is brought down to a synthesis block's scale. */
 export type ConditionResize = 'area' | 'bilinear' | 'nearest';
+/** What a discriminator's classification head pools: the last layer's output (after norm + activation) or its conv output before the norm. */
+export type ClassPooling = 'normalized' | 'preNorm';
 
 export interface GeneratorConfig {
   /** Width of G_m's first encoder stage; doubles at each of the three downsamplings. */
@@ -66,6 +68,14 @@ export interface DiscriminatorConfig {
   numD: number;
   /** Strided conv4x4 layers per discriminator (paper: 4); all of them feed feature matching. */
   numLayers: number;
+  /**
+   * [option, not in method.md; 'normalized' in every preset] what the classification head's
+   * global average pool sees: 'normalized' = the last layer's output after InstanceNorm and
+   * LeakyReLU; 'preNorm' = that layer's conv output before InstanceNorm. InstanceNorm removes
+   * each channel's spatial mean, and the amount of lesion (which sets the grade) is largely
+   * such a mean, so after the norm the head sees little of it.
+   */
+  classPooling: ClassPooling;
 }
 
 export interface LossConfig {
@@ -136,7 +146,7 @@ export const DEFAULT_CONFIG: DrganConfig = {
     noiseChannelDivisor: 4, conditionResize: 'area', localResidualBlocks: 0, halfScaleFusion: false, upsampling: 'transposed',
   },
   attention: { reductions: [8, 16, 32], channel: 'plain', keyValuePool: 1, memoryBudgetBytes: 128 * 1024 * 1024 },
-  discriminator: { ndf: 64, numD: 3, numLayers: 4 },
+  discriminator: { ndf: 64, numD: 3, numLayers: 4, classPooling: 'normalized' },
   loss: {
     adversarial: 'bce', adversarialTarget: 'image', featureMatching: 'l1', lambdaFeatureMatching: 10, lambdaPerceptual: 10, lambdaClassification: 1,
     focalGamma: 2, perceptualWeights: [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1],
@@ -221,6 +231,8 @@ export function validateConfig(cfg: DrganConfig): void {
   oneOf('attention.channel', a.channel, ['plain', 'danet']);
   const smallest = cfg.resolution / 16;
   if (a.keyValuePool > 1 && smallest % a.keyValuePool !== 0) fail('attention.keyValuePool', `a divisor of the smallest attention size ${smallest}`, a.keyValuePool);
+  // Absent in checkpoints written before the option existed: read as 'normalized'.
+  if (d.classPooling !== undefined) oneOf('discriminator.classPooling', d.classPooling, ['normalized', 'preNorm']);
   if (cfg.resolution / 2 ** (d.numD - 1) < 8) fail('discriminator.numD', `small enough that the coarsest input (R / 2^(numD-1)) keeps 8 pixels at R=${cfg.resolution}`, d.numD);
   oneOf('loss.adversarial', l.adversarial, ['bce', 'lsgan', 'hinge']);
   // Absent in checkpoints written before the option existed: read as 'image'.

@@ -1,10 +1,12 @@
 // Multi-scale discriminators (method.md section 6, pix2pixHD): D_1..D_n see
 // concat(c, image) at R, R/2, R/4. Each is four strided conv4x4 layers (LeakyReLU 0.2,
 // InstanceNorm on layers 2-4) with two heads: an adversarial logit (a 1-channel patch map
-// averaged to one number) and grade logits for the auxiliary classification loss.
+// averaged to one number) and grade logits for the auxiliary classification loss, from a
+// global average pool of the last layer's output or (discriminator.classPooling 'preNorm')
+// of its conv output before InstanceNorm.
 import * as torch from '../torch/index.js';
 import { nn } from '../torch/index.js';
-import { conditionChannels, type DrganConfig } from './config.js';
+import { conditionChannels, type ClassPooling, type DrganConfig } from './config.js';
 import { downsample, selectConditionChannels } from './generator.js';
 
 export interface DiscriminatorOutput {
@@ -27,8 +29,10 @@ export class PatchDiscriminator extends nn.Module {
   readonly advHead: nn.Conv2d;
   readonly classHead: nn.Linear | null;
 
-  constructor(readonly inChannels: number, ndf: number, numLayers: number, numGrades: number, withClassHead: boolean) {
+  constructor(readonly inChannels: number, ndf: number, numLayers: number, numGrades: number, withClassHead: boolean,
+    readonly classPooling: ClassPooling = 'normalized') {
     super();
+    if (classPooling !== 'normalized' && classPooling !== 'preNorm') throw new Error(`PatchDiscriminator: classPooling must be 'normalized' or 'preNorm', got ${JSON.stringify(classPooling)}`);
     const seqs: nn.Sequential[] = [];
     let c = inChannels;
     for (let i = 0; i < numLayers; i++) {
@@ -49,10 +53,19 @@ export class PatchDiscriminator extends nn.Module {
     return torch.tidy(() => {
       const features: torch.Tensor[] = [];
       let h = x;
-      for (const layer of this.layers) features.push(h = layer.forward(h) as torch.Tensor);
+      // The last conv's output, before its InstanceNorm takes each channel's spatial mean away.
+      let preNorm = x;
+      for (const layer of this.layers) {
+        for (const [j, m] of [...layer].entries()) {
+          h = m.forward(h) as torch.Tensor;
+          if (j === 0) preNorm = h;
+        }
+        features.push(h);
+      }
       const patchLogits = this.advHead.forward(h);
       const logit = patchLogits.mean([1, 2, 3]);
-      const classLogits = this.classHead ? this.classHead.forward(h.mean([2, 3])) : null;
+      const pooled = this.classPooling === 'preNorm' ? preNorm : h;
+      const classLogits = this.classHead ? this.classHead.forward(pooled.mean([2, 3])) : null;
       return { features, logit, patchLogits, classLogits };
     });
   }
@@ -68,7 +81,7 @@ export class MultiscaleDiscriminator extends nn.Module {
     this.conditionChannels = conditionChannels(cfg).length;
     const inC = this.conditionChannels + 3;
     this.discriminators = this.registerModule('discriminators', new nn.ModuleList(
-      Array.from({ length: d.numD }, () => new PatchDiscriminator(inC, d.ndf, d.numLayers, cfg.numGrades, !cfg.ablation.noClsLoss)),
+      Array.from({ length: d.numD }, () => new PatchDiscriminator(inC, d.ndf, d.numLayers, cfg.numGrades, !cfg.ablation.noClsLoss, d.classPooling ?? 'normalized')),
     ));
   }
 
