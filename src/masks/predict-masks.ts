@@ -26,20 +26,20 @@ export function windowStarts(length: number, patch: number, stride: number): num
   return starts;
 }
 
-/** Blending weight of one window [p, p]: a Gaussian (sigma p/4) bump, or ones. Never zero. */
-export function blendWeight(p: number, mode: BlendMode): Tensor {
-  if (mode === 'uniform') return torch.ones([p, p]);
+/** Blending weight of one window [p, p] on `device`: a Gaussian (sigma p/4) bump, or ones. Never zero. */
+export function blendWeight(p: number, mode: BlendMode, device: torch.Device = 'cpu'): Tensor {
+  if (mode === 'uniform') return torch.ones([p, p], { device });
   return torch.tidy(() => {
     const c = (p - 1) / 2;
     const sigma = p / 4;
-    const g = torch.arange(0, p).sub(c).div(sigma).square().mul(-0.5).exp();
+    const g = torch.arange(0, p, 1, { device }).sub(c).div(sigma).square().mul(-0.5).exp();
     return g.reshape([p, 1]).mul(g.reshape([1, p])).clamp(1e-3, null);
   });
 }
 
 /**
  * Runs `net` ([N, C, h, w] -> [N, K, h, w]) over `images` [N, C, H, W] in windows and blends
- * the outputs into [N, K, H, W]. No gradients.
+ * the outputs into [N, K, H, W] on the images' device. No gradients.
  */
 export function slidingWindow(net: (x: Tensor) => Tensor, images: Tensor, o: WindowOptions): Tensor {
   const [N, , H, W] = images.shape;
@@ -52,15 +52,16 @@ export function slidingWindow(net: (x: Tensor) => Tensor, images: Tensor, o: Win
   const pw = Math.min(p, W);
   const stride = Math.max(1, Math.round(p * (1 - overlap)));
   return torch.noGrad(() => torch.tidy(() => {
-    const weightFull = blendWeight(p, o.blend ?? 'gaussian');
+    const device = images.device;
+    const weightFull = blendWeight(p, o.blend ?? 'gaussian', device);
     const weight = weightFull.narrow(0, 0, ph).narrow(1, 0, pw);
     let out = null as Tensor | null;
-    const wsum = torch.zeros([H, W]);
+    const wsum = torch.zeros([H, W], { device });
     for (const y of windowStarts(H, p, stride)) {
       for (const x of windowStarts(W, p, stride)) {
         torch.tidy(() => {
           const pred = net(images.narrow(2, y, ph).narrow(3, x, pw));
-          if (!out) out = torch.keep(torch.zeros([N, pred.shape[1], H, W]));
+          if (!out) out = torch.keep(torch.zeros([N, pred.shape[1], H, W], { device }));
           (out as Tensor).narrow(2, y, ph).narrow(3, x, pw).add_(pred.mul(weight));
           wsum.narrow(0, y, ph).narrow(1, x, pw).add_(weight);
         });

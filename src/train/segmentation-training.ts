@@ -32,6 +32,17 @@ export interface SegTrainConfig extends MaskTrainConfig {
   imagesPerStep: number;
   diceWeight: number;
   bceWeight: number;
+  /**
+   * BCE weight of positive pixels (torch's pos_weight, one value for every target): lesions
+   * cover < 1 % of the FOV, so unweighted BCE is satisfied by predicting background. 1 = plain BCE.
+   */
+  posWeight: number;
+  /**
+   * Optimiser steps per loaded batch, each on freshly drawn patches. Decoding and augmenting
+   * a 1024 px photo costs ~0.3-0.7 s of JavaScript, far more than a GPU step on its patches,
+   * so several steps per decode keep the device busy. 1 = one step per batch.
+   */
+  stepsPerBatch: number;
   /** Validate every this many epochs (and after the last). */
   valEvery: number;
   model: Omit<UNetConfig, 'outChannels'>;
@@ -51,6 +62,8 @@ export const SEG_TRAIN_DEFAULTS: Omit<SegTrainConfig, 'data' | 'targets' | 'out'
   augment: true,
   diceWeight: 1,
   bceWeight: 1,
+  posWeight: 1,
+  stepsPerBatch: 1,
   valEvery: 1,
   model: { depth: 4, baseWidth: 32, norm: 'batch', up: 'bilinear' },
 };
@@ -125,10 +138,38 @@ export function targetsOfBatch(b: Batch, targets: readonly ConditionChannel[]): 
 }
 
 /**
- * `perImage` square patches of side p from each sample, centred on a positive pixel with
- * probability `positiveFraction`, otherwise anywhere with the centre inside the FOV.
+ * Per sample, the flat indices of the positive pixels of each annotated target that has any
+ * (targets without positives are left out, so a positive patch never asks for one).
+ * Computed once per batch when several steps crop from it (stepsPerBatch).
  */
-export function cropPatches(a: SegArrays, p: number, perImage: number, positiveFraction: number, rand: () => number): SegArrays {
+export function positivePixels(a: SegArrays): Int32Array[][] {
+  const S = a.side;
+  const T = a.known.length / a.n;
+  const out: Int32Array[][] = [];
+  for (let i = 0; i < a.n; i++) {
+    const positives: Int32Array[] = [];
+    for (let t = 0; t < T; t++) {
+      if (!a.known[i * T + t]) continue;
+      const plane = a.labels.subarray((i * T + t) * S * S, (i * T + t + 1) * S * S);
+      const idx: number[] = [];
+      for (let k = 0; k < plane.length; k++) if (plane[k] > 0.5) idx.push(k);
+      if (idx.length) positives.push(Int32Array.from(idx));
+    }
+    out.push(positives);
+  }
+  return out;
+}
+
+/**
+ * `perImage` square patches of side p from each sample, centred with probability
+ * `positiveFraction` on a positive pixel (of a target drawn uniformly among those the
+ * sample has, so rare lesions are drawn as often as common ones), otherwise anywhere with the
+ * centre inside the FOV.
+ */
+export function cropPatches(
+  a: SegArrays, p: number, perImage: number, positiveFraction: number, rand: () => number,
+  positivesOfSample: Int32Array[][] = positivePixels(a),
+): SegArrays {
   const S = a.side;
   if (p > S) throw new Error(`patch ${p} is larger than the images (${S})`);
   const T = a.known.length / a.n;
@@ -147,14 +188,7 @@ export function cropPatches(a: SegArrays, p: number, perImage: number, positiveF
     }
   };
   for (let i = 0; i < a.n; i++) {
-    const positives: Int32Array[] = [];
-    for (let t = 0; t < T; t++) {
-      if (!a.known[i * T + t]) continue;
-      const plane = a.labels.subarray((i * T + t) * S * S, (i * T + t + 1) * S * S);
-      const idx: number[] = [];
-      for (let k = 0; k < plane.length; k++) if (plane[k] > 0.5) idx.push(k);
-      if (idx.length) positives.push(Int32Array.from(idx));
-    }
+    const positives = positivesOfSample[i];
     for (let k = 0; k < perImage; k++) {
       let centre = -1;
       if (positives.length && rand() < positiveFraction) {
@@ -182,14 +216,20 @@ export function cropPatches(a: SegArrays, p: number, perImage: number, positiveF
 
 /**
  * Dice + BCE on logits [n, T, H, W], both counted only where weight = FOV x annotated.
- * BCE is the mean over weighted pixels; Dice is soft Dice per target over the whole batch
- * (sparse lesions would make per-image Dice noisy), averaged over targets present in the batch.
+ * BCE is the mean over weighted pixels (positives weighted by `posWeight`, torch's
+ * pos_weight); Dice is soft Dice per target over the whole batch (sparse lesions would make
+ * per-image Dice noisy), averaged over targets present in the batch.
  */
-export function segmentationLoss(logits: Tensor, labels: Tensor, fov: Tensor, known: Tensor, o: { diceWeight: number; bceWeight: number }): Tensor {
+export function segmentationLoss(
+  logits: Tensor, labels: Tensor, fov: Tensor, known: Tensor,
+  o: { diceWeight: number; bceWeight: number; posWeight?: number },
+): Tensor {
   return torch.tidy(() => {
     const [n, T] = logits.shape;
     const w = fov.mul(known.reshape([n, T, 1, 1]));
-    const bce = torch.F.binaryCrossEntropyWithLogits(logits, labels, { reduction: 'none' }).mul(w).sum().div(w.sum().clamp(1, null));
+    // pos_weight 1 is plain BCE; the tensor is left out then so the numbers stay bit-identical.
+    const posWeight = o.posWeight !== undefined && o.posWeight !== 1 ? torch.full([1], o.posWeight, { device: logits.device }) : undefined;
+    const bce = torch.F.binaryCrossEntropyWithLogits(logits, labels, { reduction: 'none', posWeight }).mul(w).sum().div(w.sum().clamp(1, null));
     const p = logits.sigmoid();
     const dims = [0, 2, 3];
     const inter = p.mul(labels).mul(w).sum(dims);
@@ -205,6 +245,22 @@ export function buildUNet(config: Pick<SegTrainConfig, 'model' | 'targets'>): UN
   return new UNet({ ...config.model, outChannels: config.targets.length });
 }
 
+/**
+ * The U-Net built (and seeded) on the CPU, then moved: a seed gives the same starting weights
+ * on every device, and the optimiser made afterwards holds the moved tensors.
+ */
+export function unetBuilder(device: torch.Device = 'cpu'): (config: Pick<SegTrainConfig, 'model' | 'targets'>) => UNet {
+  return (config) => {
+    const model = buildUNet(config);
+    return device === 'cpu' ? model : model.to(device);
+  };
+}
+
+/** The device of a model's weights (where its inputs must be). */
+export function modelDevice(model: torch.nn.Module): torch.Device {
+  return model.parameters()[0]?.device ?? 'cpu';
+}
+
 /** Sigmoid probabilities of whole images, in eval mode, without gradients. */
 export function predictWhole(model: UNet, images: Tensor): Tensor {
   return torch.noGrad(() => torch.tidy(() => model.forward(images).sigmoid()));
@@ -218,7 +274,10 @@ export function annotatesAny(targets: readonly ConditionChannel[]): (entry: Mani
   return (e) => targets.some((t) => e.known.includes(t) && !e.predicted.includes(t));
 }
 
-/** Pixel metrics per target over a data split, inside the FOV, from annotated channels only. */
+/**
+ * Pixel metrics per target over a data split, inside the FOV, from annotated channels only.
+ * Images go to the model's device; the scores come back to the CPU for the accumulators.
+ */
 export async function evaluateSegmentation(
   model: UNet,
   targets: readonly ConditionChannel[],
@@ -229,13 +288,14 @@ export async function evaluateSegmentation(
   const loader = new DataLoader({ dir, split, batchSize: 1, size: o.size || undefined, shuffle: false, augment: false, filter: annotatesAny(targets) });
   const accs = targets.map((t) => (o.accumulators ? o.accumulators(t) : new ScoreHistogram(o.bins ?? 4096)));
   const predict = o.predict ?? ((x: Tensor) => predictWhole(model, x));
+  const device = modelDevice(model);
   const wasTraining = model.training;
   model.eval();
   try {
     for await (const b of loader.epoch(0)) {
       const a = targetsOfBatch(b, targets);
       const S = a.side;
-      const probs = torch.tidy(() => predict(torch.tensor(a.images, [a.n, 3, S, S])));
+      const probs = torch.tidy(() => predict(torch.tensor(a.images, [a.n, 3, S, S], { device })));
       const data = probs.dataSync() as Float32Array;
       probs.dispose();
       const T = targets.length;
@@ -264,20 +324,32 @@ export interface TrainResult {
   bestPath: string;
 }
 
+export interface SegRunOptions extends TrainCallbacks {
+  resume?: boolean;
+  /**
+   * Where the model and its batches live: 'cpu' (default), 'cuda', 'cuda:N'. Not part of the
+   * stored config: a run may be resumed on another device, and checkpoints hold CPU tensors.
+   */
+  device?: torch.Device;
+}
+
 export async function trainSegmentation(
   input: Partial<SegTrainConfig> & Pick<SegTrainConfig, 'data' | 'targets' | 'out'>,
-  o: { resume?: boolean } & TrainCallbacks = {},
+  o: SegRunOptions = {},
 ): Promise<TrainResult> {
   const log = o.log ?? (() => {});
+  const device = o.device ?? 'cpu';
   const merged: SegTrainConfig = { ...SEG_TRAIN_DEFAULTS, ...input, model: { ...SEG_TRAIN_DEFAULTS.model, ...input.model } };
   merged.targets = parseTargets(merged.targets);
   const run = openRun<SegTrainConfig, EpochRecord>(SEGMENTATION_KIND, merged, { resume: o.resume, epochs: input.epochs });
-  let config = run.config;
+  // Checkpoints written before an option existed lack its field: they trained with its default.
+  let config: SegTrainConfig = { ...SEG_TRAIN_DEFAULTS, ...run.config };
   checkConfig(config);
   // Inference needs the scale the net learned, so the stored config names it.
   if (config.size === 0) config = { ...config, size: readManifest(config.data)[0].size };
   requireAnnotated(config.data, config.trainSplit, config.targets);
-  const { model, optimizer, progress } = startModel(run, config, buildUNet, log);
+  const { model, optimizer, progress } = startModel(run, config, unetBuilder(device), log);
+  if (device !== 'cpu') log(`training on ${device}`);
 
   const valDir = config.valData ?? config.data;
   const hasVal = hasValidationSamples(valDir, config.valSplit, config.targets);
@@ -287,18 +359,16 @@ export async function trainSegmentation(
     seed: config.seed, augment: config.augment ? DEFAULT_AUGMENT : false, dropLast: false, filter: annotatesAny(config.targets),
   });
   const T = config.targets.length;
-  const step = (b: Batch, epoch: number, position: number): number => {
-    let a = targetsOfBatch(b, config.targets);
-    if (config.patch > 0 && config.patch < a.side) {
-      a = cropPatches(a, config.patch, config.patchesPerImage, config.positiveFraction, mulberry32(mixSeed(config.seed, epoch, position, 0x5e9)));
-    }
+  const K = config.stepsPerBatch;
+  const optimiseOn = (a: SegArrays): number => {
     const S = a.side;
+    const on = { device };
     return torch.tidy(() => {
       const l = segmentationLoss(
-        model.forward(torch.tensor(a.images, [a.n, 3, S, S])),
-        torch.tensor(a.labels, [a.n, T, S, S]),
-        torch.tensor(a.fov, [a.n, 1, S, S]),
-        torch.tensor(a.known, [a.n, T]),
+        model.forward(torch.tensor(a.images, [a.n, 3, S, S], on)),
+        torch.tensor(a.labels, [a.n, T, S, S], on),
+        torch.tensor(a.fov, [a.n, 1, S, S], on),
+        torch.tensor(a.known, [a.n, T], on),
         config,
       );
       optimizer.zeroGrad();
@@ -306,6 +376,23 @@ export async function trainSegmentation(
       optimizer.step();
       return l.item();
     });
+  };
+  // Returns the mean loss of the K steps made on this batch.
+  const step = (b: Batch, epoch: number, position: number): number => {
+    const whole = targetsOfBatch(b, config.targets);
+    if (!(config.patch > 0 && config.patch < whole.side)) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += optimiseOn(whole);
+      return sum / K;
+    }
+    const positives = positivePixels(whole);
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      // k = 0 keeps the stream of one-step runs (same patches as before stepsPerBatch existed).
+      const seed = k === 0 ? mixSeed(config.seed, epoch, position, 0x5e9) : mixSeed(config.seed, epoch, position, 0x5e9, k);
+      sum += optimiseOn(cropPatches(whole, config.patch, config.patchesPerImage, config.positiveFraction, mulberry32(seed), positives));
+    }
+    return sum / K;
   };
   const validate = async () => {
     const val = await evaluateSegmentation(model, config.targets, valDir, config.valSplit, { size: config.size });
@@ -333,13 +420,15 @@ function checkConfig(c: SegTrainConfig): void {
   int('imagesPerStep', 1);
   int('epochs', 1);
   int('valEvery', 1);
+  int('stepsPerBatch', 1);
+  if (!(c.posWeight > 0)) throw new Error(`segmentation training: posWeight must be > 0, got ${c.posWeight}`);
   if (!(c.lr > 0)) throw new Error(`segmentation training: lr must be > 0, got ${c.lr}`);
   if (!(c.positiveFraction >= 0 && c.positiveFraction <= 1)) throw new Error(`segmentation training: positiveFraction must be in [0, 1], got ${c.positiveFraction}`);
   const size = c.size || readManifest(c.data)[0]?.size;
   if (c.patch > size) throw new Error(`segmentation training: patch ${c.patch} is larger than the image size ${size}`);
 }
 
-/** Rebuilds a trained U-Net from a checkpoint file (best or latest), in eval mode. */
-export function loadSegmentationModel(path: string): { model: UNet; config: SegTrainConfig; progress: SegProgress } {
-  return loadTrainedModel<SegTrainConfig, UNet, EpochRecord>(path, SEGMENTATION_KIND, buildUNet);
+/** Rebuilds a trained U-Net from a checkpoint file (best or latest) on `device`, in eval mode. */
+export function loadSegmentationModel(path: string, device: torch.Device = 'cpu'): { model: UNet; config: SegTrainConfig; progress: SegProgress } {
+  return loadTrainedModel<SegTrainConfig, UNet, EpochRecord>(path, SEGMENTATION_KIND, unetBuilder(device));
 }

@@ -3,6 +3,7 @@
 // DRIVE vessel numbers).
 import type { Command } from '../command.js';
 import { UsageError } from '../flags.js';
+import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 import { readManifest } from '../../data/manifest.js';
 import { makeAccumulator, type SegmentationMetrics } from '../../eval/segmentation-metrics.js';
 import { predictAtScale } from '../../masks/predict-masks.js';
@@ -20,20 +21,22 @@ export function formatMetricsTable(metrics: Record<string, SegmentationMetrics>)
 export const evalSegCommand: Command = {
   name: 'eval seg',
   summary: 'PR-AUC per lesion, ROC AUC / accuracy / F1 inside the FOV for a segmentation model',
-  usage: 'drgan eval seg --model CKPT --data DIR [--split all] [--bins N] [--json]',
+  usage: 'drgan eval seg --model CKPT --data DIR [--split all] [--bins N] [--device cuda] [--json]',
   flags: {
     model: { kind: 'string', required: true, help: 'checkpoint from drgan train seg (best.safetensors)' },
     data: { kind: 'string', required: true, help: 'prepared data set with annotated masks' },
     split: { kind: 'string', default: 'all', help: 'splits to evaluate: train, val, test, comma list, or all' },
     bins: { kind: 'int', default: 0, min: 0, max: 1 << 24, help: 'score histogram bins (streaming, memory-bounded); 0: exact (keeps every score)' },
     window: { kind: 'int', default: 512, min: 16, max: 8192, help: 'sliding-window side for images larger than this (at the training scale)' },
+    device: DEVICE_FLAG,
     json: { kind: 'bool', default: false, help: 'print JSON instead of a table' },
   },
   async run(flags) {
     const bins = flags.bins as number;
     if (bins && bins % 2 !== 0) throw new UsageError('drgan eval seg: --bins must be even (so 0.5 is a bin edge)');
     const split = parseSplits(String(flags.split), '--split');
-    const { model, config } = loadSegmentationModel(flags.model as string);
+    const device = resolveDevice(flags.device, 'drgan eval seg');
+    const { model, config } = loadSegmentationModel(flags.model as string, device);
     const dir = flags.data as string;
     const entries = readManifest(dir).filter((e) => split === 'all' || split.includes(e.split));
     const targets = config.targets.filter((t) => entries.some((e) => e.known.includes(t) && !e.predicted.includes(t)));
