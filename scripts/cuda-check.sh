@@ -20,7 +20,7 @@ node native/build.mjs || exit 1
 [ -d node_modules/typescript ] && npx tsc -p tsconfig.json
 node -e 'import("./dist/src/torch/index.js").then((t) => { const n = t.cuda.deviceCount(); console.log(`cuda-check: ${n} CUDA device(s) visible`); if (!n) process.exit(3); })' || exit 3
 status=0
-node --expose-gc --test --test-reporter=spec dist/test/torch/tensor-device.test.js dist/test/cli/device-flag.test.js dist/test/train/gan-device.test.js || status=1
+node --expose-gc --test --test-reporter=spec dist/test/torch/tensor-device.test.js dist/test/cli/device-flag.test.js dist/test/train/gan-device.test.js dist/test/train/segmentation-device.test.js || status=1
 if [ "${ENGINE_TESTS:-1}" = 1 ]; then
   node --expose-gc --test --test-reporter=dot $(find dist/test/torch -name '*.test.js' | sort) || status=1
 fi

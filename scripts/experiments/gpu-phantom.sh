@@ -42,7 +42,7 @@ stamp "grader for the grading space ($GRADER_EPOCHS epochs at $GRADER_SIZE px) a
 drgan train grader --data "$WORK/real" --out "$WORK/space-grader" --backbone resnet18 --size "$GRADER_SIZE" \
   --epochs "$GRADER_EPOCHS" --batch 64 --lr 1e-3 --no-augment --device "$DEVICE" > "$WORK/space-grader.log" 2>&1
 drgan train grader --data "$WORK/real" --out "$WORK/eval-grader" --backbone resnet18 --size "$SIZE" \
-  --epochs "$EVAL_GRADER_EPOCHS" --batch 64 --lr 1e-3 --device "$DEVICE" > "$WORK/eval-grader.log" 2>&1 &
+  --epochs "$EVAL_GRADER_EPOCHS" --batch 64 --lr 1e-3 --no-augment --device "$DEVICE" > "$WORK/eval-grader.log" 2>&1 &
 EVAL_GRADER_PID=$!
 drgan latent --grader "$WORK/space-grader/best.safetensors" --data "$WORK/real" --out "$WORK/space.safetensors" \
   --plot "$WORK/space-pca.png" --method pca --device "$DEVICE" > "$WORK/latent.log" 2>&1

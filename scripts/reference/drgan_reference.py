@@ -293,9 +293,11 @@ class Generator(nn.Module):
         return getattr(self, 'global')
 
     def draw_noise(self, n, dtype=None):
-        """As Generator.drawNoise: torch.randn per block, in block order, from the global RNG."""
+        """As Generator.drawNoise: torch.randn per block, in block order, from the global (CPU) RNG,
+        then moved to the parameters' device, so a seed gives the same noise on every device."""
         dtype = dtype or next(self.parameters()).dtype
-        return [torch.randn(s, dtype=dtype) for s in self.global_.noise_shapes(n, self.cfg['resolution'] // 2)]
+        device = next(self.parameters()).device
+        return [torch.randn(s, dtype=dtype).to(device) for s in self.global_.noise_shapes(n, self.cfg['resolution'] // 2)]
 
     def forward(self, c, z, noise=None):
         cond = select_condition_channels(c, self.cfg)
@@ -471,7 +473,8 @@ def gan_step(G, D, opt_g, opt_d, cfg, c, x, y, z, noise=None, extractor=None, re
 
 def load_ts_state_dict(module, path):
     """Weights the TypeScript side wrote (savePth or saveSafetensors), by name, strict."""
-    sd = read_safetensors(path)[0] if path.endswith('.safetensors') else torch.load(path)
+    # weights_only: PyTorch 2.6's default (1.13 has the option); map_location: CPU tensors, moved by the caller.
+    sd = read_safetensors(path)[0] if path.endswith('.safetensors') else torch.load(path, map_location='cpu', weights_only=True)
     module.load_state_dict(sd, strict=True)
 
 
