@@ -177,6 +177,17 @@ export class GlobalGenerator extends nn.Module {
   }
 }
 
+/**
+ * Frees a map this forward created, once read, when no autograd graph can refer to it (the
+ * same rule as Sequential.forward): at R = 1280 each of G_l's ngf x R/2 x R/2 maps would
+ * otherwise stay alive through the full-resolution layers that set the peak. With autograd
+ * recording it is left to the enclosing tidy. Only for tensors created in the calling
+ * forward's own tidy, never its inputs; `result` is what was computed from it, kept if it is t.
+ */
+function releaseIntermediate(t: torch.Tensor, result: torch.Tensor): void {
+  if (t !== result && !(torch.isGradEnabled() && t.requiresGrad)) t.dispose();
+}
+
 /** G_l: condition map at R plus G_m's features at R/2 -> image at R. */
 export class LocalEnhancer extends nn.Module {
   readonly down: nn.Sequential;
@@ -201,8 +212,12 @@ export class LocalEnhancer extends nn.Module {
 
   forward(c: torch.Tensor, globalFeatures: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      const h = (this.down.forward(c) as torch.Tensor).add(globalFeatures);
-      return this.up.forward(this.residual.forward(h)) as torch.Tensor;
+      const down = this.down.forward(c) as torch.Tensor;
+      const h = down.add(globalFeatures);
+      releaseIntermediate(down, h);
+      const r = this.residual.forward(h) as torch.Tensor;
+      releaseIntermediate(h, r); // r is h itself when there are no residual blocks
+      return this.up.forward(r) as torch.Tensor;
     });
   }
 }

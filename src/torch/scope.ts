@@ -26,6 +26,17 @@ export function keep<T extends Disposable>(t: T): T {
   return t;
 }
 
+/**
+ * Whether the innermost open tidy created t (or adopted it from a nested tidy's result) and
+ * would dispose it on return: t is tracked there and not kept. Code running inside its own
+ * tidy uses this to free an intermediate early, knowing nobody outside that tidy holds it.
+ */
+export function ownedByCurrentScope(t: Disposable): boolean {
+  if (stack.length === 0 || kept.has(t)) return false;
+  // Search from the end: the intermediate asked about is usually among the newest.
+  return stack[stack.length - 1].tracked.lastIndexOf(t) >= 0;
+}
+
 function collect(value: unknown, into: Set<Disposable>, seen: Set<unknown>): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);

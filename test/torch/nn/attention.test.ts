@@ -47,6 +47,36 @@ test('chunked attention equals the full-map formula forward and backward (batch 
   }
 });
 
+test('logits far beyond exp\'s range (|s| ~ 1e4) give finite outputs and gradients equal to softmax\'s', () => {
+  // exp overflows float64 above ~709 and float32 above ~88: the kernel must subtract each
+  // row's maximum before exp (and the log-sum-exp kept for backward must be finite too).
+  torch.manualSeed(5);
+  for (const dtype of ['float64', 'float32'] as const) {
+    const [q, k, v] = qkv([2], 9, 11, 4, 3, dtype);
+    const bigQ = q.detach().mul(60).requiresGrad_(), bigK = k.detach().mul(60).requiresGrad_();
+    const gout = torch.randn([2, 9, 3], { dtype });
+    const scores = bigQ.matmul(bigK.transpose(-2, -1)).abs().max().item();
+    assert.ok(scores > 2000, `logits reach ${scores}`);
+    const chunked = attention(bigQ, bigK, v, { chunkSize: 4, scale: 1 });
+    const full = attentionFull(bigQ, bigK, v, 1);
+    assert.ok(chunked.isfinite().all().item() !== 0, `${dtype}: forward finite`);
+    const [tol, atol] = dtype === 'float64' ? [1e-10, 1e-10] : [1e-4, 1e-5];
+    assert.ok(chunked.allclose(full, tol, atol), `${dtype}: forward equals softmax`);
+    const g1 = torch.grad(chunked, [bigQ, bigK, v], { gradOutputs: [gout] });
+    const g2 = torch.grad(full, [bigQ, bigK, v], { gradOutputs: [gout] });
+    g1.forEach((g, i) => {
+      assert.ok(g!.isfinite().all().item() !== 0, `${dtype}: gradient ${'qkv'[i]} finite`);
+      assert.ok(g!.allclose(g2[i]!, tol, atol), `${dtype}: gradient ${'qkv'[i]} equals softmax's`);
+    });
+  }
+  // And the finite-difference check at a large offset: every logit shifted by ~1e3 (a
+  // constant column in q and k adds c^2 to every score), where exp(s) alone is inf.
+  const [q, k, v] = qkv([1], 5, 4, 3, 2);
+  const shiftedQ = torch.cat([q.detach(), torch.full([1, 5, 1], 40, { dtype: 'float64' })], -1).requiresGrad_();
+  const shiftedK = torch.cat([k.detach(), torch.full([1, 4, 1], 40, { dtype: 'float64' })], -1).requiresGrad_();
+  assert.equal(gradcheck((a, b, c) => attention(a, b, c, { chunkSize: 2, scale: 1 }), [shiftedQ, shiftedK, v], { eps: 1e-6, atol: 1e-6, rtol: 1e-4 }), true);
+});
+
 test('default chunk size follows the memory budget and gives the same result', () => {
   torch.manualSeed(4);
   const [q, k, v] = qkv([1], 64, 64, 4, 4, 'float32');

@@ -1,7 +1,9 @@
 // Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections).
 // List children are named "0", "1", ...; dict children by their keys, so state dict keys
 // read `blocks.2.conv.weight` exactly as in PyTorch.
-import type { Tensor } from '../../tensor.js';
+import { isGradEnabled } from '../../autograd.js';
+import { ownedByCurrentScope, tidy } from '../../scope.js';
+import { Tensor } from '../../tensor.js';
 import { Module } from '../module.js';
 
 function index(i: number, length: number, what: string): number {
@@ -38,11 +40,33 @@ export class Sequential extends Module {
   at(i: number): Module { return this.items[index(i, this.items.length, 'Sequential.at')]; }
   [Symbol.iterator](): Iterator<Module> { return this.items[Symbol.iterator](); }
 
+  // Without autograd, nothing but this loop refers to a child's output once the next child
+  // has read it, so it is freed then rather than when the caller's tidy ends: the peak is
+  // about two layers' activations instead of all of them (one DR-GAN synthesis at
+  // R = 1280, paper widths: 3,023 -> 1,464 MiB; docs/benchmarks.md). With autograd recording,
+  // the graph keeps what backward needs whatever is freed here, so the loop leaves
+  // everything to this call's tidy. Only tensors created inside this call are freed:
+  // never the caller's input, the result, a kept tensor (parameter, buffer, cache), or a
+  // child's output that is its input (Identity, in-place layers).
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   forward(x: any): any {
-    let y = x;
-    for (const m of this.items) y = m.forward(y);
-    return y;
+    if (isGradEnabled() && x instanceof Tensor && x.requiresGrad) {
+      let y = x;
+      for (const m of this.items) y = m.forward(y);
+      return y;
+    }
+    return tidy(() => {
+      let y = x;
+      for (const m of this.items) {
+        const next = m.forward(y);
+        if (y !== x && y !== next && y instanceof Tensor && next instanceof Tensor &&
+            !(isGradEnabled() && next.requiresGrad) && ownedByCurrentScope(y)) {
+          y.dispose();
+        }
+        y = next;
+      }
+      return y;
+    });
   }
 }
 
