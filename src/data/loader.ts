@@ -34,6 +34,11 @@ export interface LoaderOptions {
   /** Drop a last incomplete batch (default: false). */
   dropLast?: boolean;
   /**
+   * false: decode photo and FOV only; the condition maps stay zero and no channel is marked
+   * known. For image-only consumers (graders): 2 files per sample instead of up to 10.
+   */
+  masks?: boolean;
+  /**
    * Keeps only the split's entries it accepts (e.g. photos annotating a target); the order,
    * batches and augmentation are then those of the kept entries. May leave none (no batches).
    */
@@ -95,6 +100,7 @@ export class DataLoader {
       augment: opts.augment ?? false,
       prefetch: Math.max(1, opts.prefetch ?? 2),
       dropLast: opts.dropLast ?? false,
+      masks: opts.masks ?? true,
     };
   }
 
@@ -152,7 +158,7 @@ export class DataLoader {
       grades: new Int32Array(B),
       shapes: { images: [B, 3, S, S], conditions: [B, C, S, S], known: [B, C], fov: [B, 1, S, S], grades: [B] },
     };
-    const decoded = await Promise.all(indices.map((i) => decodeSample(this.o.dir, this.entries[i], S)));
+    const decoded = await Promise.all(indices.map((i) => decodeSample(this.o.dir, this.entries[i], S, this.o.masks)));
     decoded.forEach((d, b) => {
       const e = this.entries[indices[b]];
       // Parameters depend on the sample's position in the epoch, not on decode timing.
@@ -180,7 +186,7 @@ export class DataLoader {
 }
 
 /** Reads one prepared sample at side S (resizing if it was prepared at another size). */
-export async function decodeSample(dir: string, e: ManifestEntry, S: number): Promise<DecodedSample> {
+export async function decodeSample(dir: string, e: ManifestEntry, S: number, withMasks = true): Promise<DecodedSample> {
   const read = async (rel: string, channels: 1 | 3, kernel: 'lanczos3' | 'nearest' | 'linear') => {
     let p = sharp(join(dir, rel));
     if (e.size !== S) p = p.resize(S, S, { kernel, fit: 'fill' });
@@ -191,7 +197,7 @@ export async function decodeSample(dir: string, e: ManifestEntry, S: number): Pr
     }
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
   };
-  const chans = CONDITION_CHANNELS.filter((ch) => e.masks[ch]);
+  const chans = withMasks ? CONDITION_CHANNELS.filter((ch) => e.masks[ch]) : [];
   const [image, fov, ...masks] = await Promise.all([
     read(e.image, 3, 'lanczos3'),
     read(e.fov, 1, 'nearest'),

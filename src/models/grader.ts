@@ -239,7 +239,7 @@ export async function inferDataset(grader: Grader, o: InferenceOptions): Promise
   const entries = readManifest(o.dir);
   const inSplit = o.split === 'all' ? entries : entries.filter((e) => e.split === o.split);
   if (inSplit.length === 0) throw new Error(`${o.dir}: no samples in split "${o.split}"`);
-  const loader = new DataLoader({ dir: o.dir, split: o.split, batchSize: o.batchSize ?? 16, size: grader.config.inputSize, shuffle: false, augment: false });
+  const loader = new DataLoader({ dir: o.dir, split: o.split, batchSize: o.batchSize ?? 16, size: grader.config.inputSize, shuffle: false, augment: false, masks: false });
   const wasTraining = grader.training;
   grader.eval();
   const out: InferenceResult = { ids: [], truth: [], pred: [] };

@@ -171,6 +171,7 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
   const loader = new DataLoader({
     dir: o.data, split: 'train', batchSize: o.batchSize, size: grader.config.inputSize, seed: o.seed,
     balanced: o.balanced, augment: o.augment ? DEFAULT_AUGMENT : false, dropLast: false,
+    masks: false, // the grader sees photos only
   });
 
   const lastEpoch = Math.min(o.epochs, state.epochsDone + (o.stopAfter ?? Infinity));

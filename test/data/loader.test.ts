@@ -222,3 +222,21 @@ test('augment: flips and rotation move a pixel where expected; parameters are a 
   const q = drawParams(DEFAULT_AUGMENT, mulberry32(1));
   assert.deepEqual(p, q);
 });
+
+test('loader: masks false gives the same photos, FOV, grades and augmentation with no condition maps', async (t) => {
+  const dir = tempDir(t);
+  await makeSet(dir, [0, 1, 2, 3, 4, 0]);
+  const opts = { dir, split: 'train' as const, batchSize: 4, seed: 3, augment: DEFAULT_AUGMENT };
+  const full = await collect(new DataLoader(opts));
+  const bare = await collect(new DataLoader({ ...opts, masks: false }));
+  assert.equal(bare.length, full.length);
+  for (let i = 0; i < full.length; i++) {
+    assert.deepEqual(bare[i].ids, full[i].ids);
+    assert.deepEqual(bare[i].images, full[i].images);
+    assert.deepEqual(bare[i].fov, full[i].fov);
+    assert.deepEqual(bare[i].grades, full[i].grades);
+    assert.ok(full[i].conditions.some((v) => v > 0), 'the full loader reads the masks');
+    assert.ok(bare[i].conditions.every((v) => v === 0));
+    assert.ok(bare[i].known.every((v) => v === 0), 'no channel is marked known');
+  }
+});
