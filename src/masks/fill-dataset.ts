@@ -44,22 +44,26 @@ export function findCheckpoints(paths: readonly string[]): string[] {
   return found;
 }
 
-export function loadMaskModel(path: string): MaskModel {
+/** A segmentation or CAM checkpoint, on `device`; its predict() takes CPU or device images. */
+export function loadMaskModel(path: string, device: torch.Device = 'cpu'): MaskModel {
   const kind = torch.io.readSafetensorsHeader(path).metadata.kind;
+  const onDevice = (x: Tensor): Tensor => (x.device === device ? x : x.to({ device }));
   if (kind === SEGMENTATION_KIND) {
-    const { model, config } = loadSegmentationModel(path);
+    const { model, config } = loadSegmentationModel(path, device);
     return {
       path, kind, targets: config.targets, binary: true,
-      predict: (x) => predictAtScale((t) => model.forward(t), x, config.size),
+      predict: (x) => torch.tidy(() => predictAtScale((t) => model.forward(t), onDevice(x), config.size)),
     };
   }
   if (kind === CAM_KIND) {
     const { model, config } = loadCamModel(path);
+    if (device !== 'cpu') model.to({ device });
     return {
       path, kind, targets: config.targets, binary: false,
       // The map is scaled by the classifier's probability that the finding is present: a
       // per-image normalised CAM peaks at 1 even on a photo without the finding.
-      predict: (x) => torch.noGrad(() => torch.tidy(() => {
+      predict: (input) => torch.noGrad(() => torch.tidy(() => {
+        const x = onDevice(input);
         const S = x.shape[2];
         const xs = S === config.size ? x : torch.F.interpolate(x, { size: config.size, mode: 'bilinear', alignCorners: false });
         const { cams, logits } = model.camWithLogits(xs);

@@ -45,6 +45,12 @@ test('train seg -> eval seg --json -> train cam -> masks on a tiny phantom set',
     assert.ok(e.masks.EX && e.masks.PM);
   }
   assert.match(r.out, /written: EX \d+, PM \d+/);
+  // --device is checked before any model is read: no CUDA here means a usage error naming it.
+  if (!torch.cuda.isAvailable()) {
+    r = await run(['masks', '--models', join(dir, 'models'), '--data', dir, '--quiet', '--device', 'cuda']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /drgan masks: --device cuda/);
+  }
 });
 
 test('bad targets, splits and data sets without the channel are clear errors', async (t) => {

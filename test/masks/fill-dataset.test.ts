@@ -39,7 +39,7 @@ test('fills only channels that are not annotated, records them as predicted, and
   writeModels(models);
   const found = findCheckpoints([models]);
   assert.equal(found.length, 2);
-  const report = await fillMissingChannels({ data: dir, models: found.map(loadMaskModel) });
+  const report = await fillMissingChannels({ data: dir, models: found.map((p) => loadMaskModel(p)) });
   const n = entries.length;
   assert.deepEqual(report.written, { vessel: n - 1, MA: n, HE: n, LM: n });
   assert.deepEqual(report.missing, { optic_disc: n, EX: n, SE: n, PM: n });
@@ -61,9 +61,9 @@ test('fills only channels that are not annotated, records them as predicted, and
   assert.match(String((after[1].meta?.maskModels as Record<string, string>).LM), /cam/);
 
   // A second run has nothing left to do; --redo predicts the predicted channels again.
-  const again = await fillMissingChannels({ data: dir, models: found.map(loadMaskModel) });
+  const again = await fillMissingChannels({ data: dir, models: found.map((p) => loadMaskModel(p)) });
   assert.deepEqual(again.written, {});
-  const redo = await fillMissingChannels({ data: dir, models: found.map(loadMaskModel), redo: true });
+  const redo = await fillMissingChannels({ data: dir, models: found.map((p) => loadMaskModel(p)), redo: true });
   assert.equal(redo.written.vessel, n - 1);
 });
 
