@@ -3,9 +3,12 @@
 // default) or its conv output before the norm ('preNorm')? discriminator.classPooling,
 // docs/gan.md. Only the D's conv layers and class head train (the adversarial head is unused),
 // with the GAN's focal loss, on phantom images held in memory; val accuracy on a separate
-// phantom set. Inputs: 'image' (3 channels: what G can change), or 'cond+image' (the 8
-// condition channels + image, as in the GAN), also scored with the lesion channels (MA..PM)
-// zeroed to see whether the head reads the grade from the masks instead of the image.
+// phantom set. Inputs: 'image' (3 channels: what G can change); 'cond+image' (the 8
+// condition channels + image, as in the GAN with discriminator.classInput 'conditionAndImage'),
+// also scored with the lesion channels (MA..PM) zeroed to see whether the head reads the grade
+// from the masks instead of the image; 'imageOnly' (the same 11-channel D with all 8
+// condition channels zeroed in training and test: the class pass of classInput 'imageOnly');
+// 'vesselDisc+image' (only the lesion channels zeroed: an alternative, which stayed at chance).
 //   drgan phantom --out T --n 800 --size 128 --seed 11 --grades 1,1,1,1,1
 //   drgan phantom --out V --n 400 --size 128 --seed 12 --grades 1,1,1,1,1
 //   DRGAN_NUM_THREADS=1 node dist/bench/gan-class-pooling.js --train T --val V [--size 64] [--steps 400] [--seeds 0,1]
@@ -22,7 +25,7 @@ const { values } = parseArgs({ options: {
   size: { type: 'string', default: '64' }, steps: { type: 'string', default: '400' }, 'eval-every': { type: 'string', default: '100' },
   seeds: { type: 'string', default: '0,1' }, ndf: { type: 'string', default: '16' }, layers: { type: 'string', default: '4' },
   batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '5e-4' }, gamma: { type: 'string', default: '2' },
-  inputs: { type: 'string', default: 'image,cond+image' }, poolings: { type: 'string', default: 'normalized,preNorm' },
+  inputs: { type: 'string', default: 'image,cond+image,imageOnly' }, poolings: { type: 'string', default: 'normalized,preNorm' },
   threads: { type: 'string', default: process.env.DRGAN_NUM_THREADS ?? '1' },
 } });
 if (!values.train || !values.val) throw new Error('gan-class-pooling: --train DIR and --val DIR (phantom sets) are required');
@@ -54,8 +57,10 @@ const keepMask = torch.tensor(Float32Array.from(CONDITION_CHANNELS, (_, i) => (l
 function inputOf(s: Samples, mode: string, idx: torch.Tensor | null, noLesions = false): torch.Tensor {
   const x = idx ? s.x.indexSelect(0, idx) : s.x;
   if (mode === 'image') return x;
+  if (!['cond+image', 'imageOnly', 'vesselDisc+image'].includes(mode)) throw new Error(`gan-class-pooling: --inputs takes image, cond+image, imageOnly, vesselDisc+image; got "${mode}"`);
   let c = idx ? s.c.indexSelect(0, idx) : s.c;
-  if (noLesions) c = c.mul(keepMask);
+  if (noLesions || mode === 'vesselDisc+image') c = c.mul(keepMask);
+  if (mode === 'imageOnly') c = torch.zerosLike(c);
   return torch.cat([c, x], 1);
 }
 
@@ -100,7 +105,7 @@ for (const mode of values.inputs!.split(',')) {
         });
         if (step % evalEvery === 0 || step === steps) curve.push(accuracy(D, mode));
       }
-      const noLesions = mode === 'image' ? null : accuracy(D, mode, true);
+      const noLesions = mode === 'cond+image' ? accuracy(D, mode, true) : null;
       const s = (Date.now() - start) / 1000;
       rows.push({ mode, pooling, seed, curve, noLesions, s });
       console.log(`${mode.padEnd(10)} ${pooling.padEnd(10)} seed ${seed}: val acc ${curve.map((a) => a.toFixed(3)).join(' ')}` +

@@ -52,6 +52,9 @@ TINY = {
 # Fields this file implements. The TS side may grow options this reference does not know; a
 # config is refused unless each such field holds its default (DEFAULT_CONFIG's: off).
 KNOWN = {k: set(v) if isinstance(v, dict) else None for k, v in TINY.items()}
+# Implemented, but left out of TINY so the fixtures written before it existed stay byte-identical
+# (their configs lack the field; both sides read it as the default).
+KNOWN['discriminator'].add('classInput')
 
 
 def check_known(cfg, defaults, where):
@@ -346,17 +349,30 @@ class MultiscaleDiscriminator(nn.Module):
         self.cfg = cfg
         d = cfg['discriminator']
         cin = condition_channels(cfg) + 3
+        self.class_input = d.get('classInput', 'conditionAndImage')
+        if self.class_input not in ('conditionAndImage', 'imageOnly'):
+            raise ValueError(f'discriminator.classInput must be conditionAndImage or imageOnly, got {self.class_input!r}')
         self.discriminators = nn.ModuleList([PatchDiscriminator(cin, d['ndf'], d['numLayers'], cfg['numGrades'], not cfg['ablation']['noClsLoss'],
                                                                 d.get('classPooling', 'normalized'))
                                              for _ in range(d['numD'])])
 
     def forward(self, c, image):
-        x = torch.cat([select_condition_channels(c, self.cfg), image], 1)
+        cond = select_condition_channels(c, self.cfg)
+        x = torch.cat([cond, image], 1)
+        # imageOnly: the grade logits come from the same D_n on the input with the condition map
+        # zeroed; written independently of the TS side: zeroed once at full size, then
+        # downsampled like x.
+        second = self.class_input == 'imageOnly' and not self.cfg['ablation']['noClsLoss']
+        xc = torch.cat([torch.zeros_like(cond), image], 1) if second else None
         outs = []
         for i, d in enumerate(self.discriminators):
             if i > 0:
                 x = downsample(x)
-            outs.append(d(x))
+                xc = downsample(xc) if second else None
+            o = d(x)
+            if second:
+                o['classLogits'] = d(xc)['classLogits']
+            outs.append(o)
         return outs
 
 
@@ -592,6 +608,11 @@ CASES = {
     # without AGM and attention to keep the fixture small (the option is D-only).
     'tiny_prenorm_stage1': {'stage': 1, 'config': {
         'discriminator': {'classPooling': 'preNorm'},
+        'ablation': {'noAGM': True, 'noSCA': True}}},
+    # The classification heads read a second pass of each D_n with the condition map zeroed
+    # (discriminator.classInput 'imageOnly'), stage 1; small as above.
+    'tiny_imageonly_stage1': {'stage': 1, 'config': {
+        'discriminator': {'classInput': 'imageOnly'},
         'ablation': {'noAGM': True, 'noSCA': True}}},
 }
 NOISE_SEED = 4242

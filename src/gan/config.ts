@@ -15,6 +15,8 @@ export type UpsamplingKind = 'transposed' | 'resize';
 export type ConditionResize = 'area' | 'bilinear' | 'nearest';
 /** What a discriminator's classification head pools: the last layer's output (after norm + activation) or its conv output before the norm. */
 export type ClassPooling = 'normalized' | 'preNorm';
+/** What a discriminator's classification head is computed from: D_n's full input, or a second pass of D_n with the condition map zeroed. */
+export type ClassInput = 'conditionAndImage' | 'imageOnly';
 
 export interface GeneratorConfig {
   /** Width of G_m's first encoder stage; doubles at each of the three downsamplings. */
@@ -76,6 +78,17 @@ export interface DiscriminatorConfig {
    * such a mean, so after the norm the head sees little of it.
    */
   classPooling: ClassPooling;
+  /**
+   * [option, not in method.md; 'conditionAndImage' in every preset] what the classification
+   * head's pass sees. 'conditionAndImage' = D_n's one pass on concat(c, image). 'imageOnly' =
+   * a second pass of the same D_n (same weights) on concat(zeros in c's place, image); the
+   * adversarial logits and feature-matching features stay those of the full input. Real and
+   * fake share c, so a head that reads the grade from the lesion masks (it does: docs/gan.md)
+   * gives G no reason to draw lesions; without c the grade can only come from the image.
+   * All of c is zeroed, not only the lesion channels: with vessel and disc kept the head did
+   * not learn the grade from the image at all (measured, docs/gan.md).
+   */
+  classInput: ClassInput;
 }
 
 export interface LossConfig {
@@ -146,7 +159,7 @@ export const DEFAULT_CONFIG: DrganConfig = {
     noiseChannelDivisor: 4, conditionResize: 'area', localResidualBlocks: 0, halfScaleFusion: false, upsampling: 'transposed',
   },
   attention: { reductions: [8, 16, 32], channel: 'plain', keyValuePool: 1, memoryBudgetBytes: 128 * 1024 * 1024 },
-  discriminator: { ndf: 64, numD: 3, numLayers: 4, classPooling: 'normalized' },
+  discriminator: { ndf: 64, numD: 3, numLayers: 4, classPooling: 'normalized', classInput: 'conditionAndImage' },
   loss: {
     adversarial: 'bce', adversarialTarget: 'image', featureMatching: 'l1', lambdaFeatureMatching: 10, lambdaPerceptual: 10, lambdaClassification: 1,
     focalGamma: 2, perceptualWeights: [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1],
@@ -233,6 +246,8 @@ export function validateConfig(cfg: DrganConfig): void {
   if (a.keyValuePool > 1 && smallest % a.keyValuePool !== 0) fail('attention.keyValuePool', `a divisor of the smallest attention size ${smallest}`, a.keyValuePool);
   // Absent in checkpoints written before the option existed: read as 'normalized'.
   if (d.classPooling !== undefined) oneOf('discriminator.classPooling', d.classPooling, ['normalized', 'preNorm']);
+  // Absent in checkpoints written before the option existed: read as 'conditionAndImage'.
+  if (d.classInput !== undefined) oneOf('discriminator.classInput', d.classInput, ['conditionAndImage', 'imageOnly']);
   if (cfg.resolution / 2 ** (d.numD - 1) < 8) fail('discriminator.numD', `small enough that the coarsest input (R / 2^(numD-1)) keeps 8 pixels at R=${cfg.resolution}`, d.numD);
   oneOf('loss.adversarial', l.adversarial, ['bce', 'lsgan', 'hinge']);
   // Absent in checkpoints written before the option existed: read as 'image'.

@@ -36,7 +36,7 @@ import { ganStep } from '../../src/train/gan-trainer.js';
 torch.setNumThreads(1);
 
 const FIX = join(process.cwd(), 'test', 'fixtures', 'gan');
-const CASES = ['tiny_stage1', 'tiny_stage2', 'tiny_noagm_nosca', 'tiny_options_stage2', 'tiny_prenorm_stage1'];
+const CASES = ['tiny_stage1', 'tiny_stage2', 'tiny_noagm_nosca', 'tiny_options_stage2', 'tiny_prenorm_stage1', 'tiny_imageonly_stage1'];
 const OUTPUT_RTOL = 1e-4;
 const LOSS_RTOL = 1e-5;
 const GRAD_RTOL = 1e-4;
