@@ -49,6 +49,7 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   // The demo's CPU options reach the trained model's config (the tiny preset keeps them off).
   const g = res.gan.config;
   assert.deepEqual([g.generator.halfScaleFusion, g.generator.upsampling, g.loss.adversarialTarget], [true, 'resize', 'patch']);
+  assert.deepEqual([g.discriminator.classPooling, g.discriminator.classInput], ['preNorm', 'imageOnly']);
   assert.ok(res.gan.steps > 0);
   // Controllability: every synthetic image graded, per target grade.
   const n = res.settings.evaluation.controlPerGrade;

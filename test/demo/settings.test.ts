@@ -12,8 +12,10 @@ test("the full demo turns the CPU options on in its config; the cpu128 preset it
   assert.deepEqual([cfg.generator.halfScaleFusion, cfg.generator.upsampling, cfg.loss.adversarialTarget], [s.gan.halfScaleFusion, s.gan.upsampling, s.gan.adversarialTarget]);
   assert.deepEqual([cfg.generator.halfScaleFusion, cfg.generator.upsampling, cfg.loss.adversarialTarget], [true, 'resize', 'patch']);
   assert.equal(cfg.ablation.noPerceptual, s.gan.perceptual === 'off');
+  assert.deepEqual([cfg.discriminator.classPooling, cfg.discriminator.classInput], ['preNorm', 'imageOnly']);
   const preset = makeConfig(s.gan.preset);
   assert.deepEqual([preset.generator.halfScaleFusion, preset.generator.upsampling, preset.loss.adversarialTarget], [false, 'transposed', 'image']);
+  assert.deepEqual([preset.discriminator.classPooling, preset.discriminator.classInput], ['normalized', 'conditionAndImage']);
   assert.equal(cfg.train.stage1Epochs + cfg.train.stage2Epochs, Math.round(s.gan.steps / 82));
 });
 
