@@ -8,7 +8,7 @@
 # grade) and SWD (held-out real test images vs synthetic).
 # Needs a CUDA build of the addon (DRGAN_TORCH_DIR=... node native/build.mjs). Settings via the
 # environment: WORK, DEVICE, SIZE, N, NTEST, JOBS, GAN_MINUTES, NGF, NDF, BATCH, LR, PER_GRADE,
-# GRADER_EPOCHS, EVAL_GRADER_EPOCHS, CLASS_POOLING.
+# GRADER_EPOCHS, EVAL_GRADER_EPOCHS, CLASS_POOLING, CLASS_INPUT (the D class-head options the demo uses; docs/gan.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-/tmp/drgan-gpu-phantom}
@@ -26,7 +26,8 @@ PER_GRADE=${PER_GRADE:-100}
 GRADER_SIZE=${GRADER_SIZE:-128}
 GRADER_EPOCHS=${GRADER_EPOCHS:-8}
 EVAL_GRADER_EPOCHS=${EVAL_GRADER_EPOCHS:-20}
-CLASS_POOLING=${CLASS_POOLING:-}
+CLASS_POOLING=${CLASS_POOLING:-preNorm}
+CLASS_INPUT=${CLASS_INPUT:-imageOnly}
 # Flattened grade frequencies (as the demo): EyePACS's 2 % of grades 3 and 4 would leave a GAN few examples.
 GRADES=${GRADES:-30,15,25,15,15}
 export DRGAN_NUM_THREADS=${THREADS:-4}
@@ -51,6 +52,7 @@ drgan fit-lesions --data "$WORK/real" --out "$WORK/lesions.json" > "$WORK/fit-le
 gan_json() { # $1 stage-1 epochs, $2 stage-2 epochs
   local pooling=""
   [ -n "$CLASS_POOLING" ] && pooling=", \"classPooling\": \"$CLASS_POOLING\""
+  [ -n "$CLASS_INPUT" ] && pooling="$pooling, \"classInput\": \"$CLASS_INPUT\""
   cat <<JSON
 {"preset": "paper", "resolution": $SIZE,
  "generator": {"ngf": $NGF, "gradingVectorDim": 512, "mappingWidth": 256, "halfScaleFusion": true, "upsampling": "resize"},
