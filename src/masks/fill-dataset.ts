@@ -47,12 +47,11 @@ export function findCheckpoints(paths: readonly string[]): string[] {
 /** A segmentation or CAM checkpoint, on `device`; its predict() takes CPU or device images. */
 export function loadMaskModel(path: string, device: torch.Device = 'cpu'): MaskModel {
   const kind = torch.io.readSafetensorsHeader(path).metadata.kind;
-  const onDevice = (x: Tensor): Tensor => (x.device === device ? x : x.to({ device }));
   if (kind === SEGMENTATION_KIND) {
     const { model, config } = loadSegmentationModel(path, device);
     return {
       path, kind, targets: config.targets, binary: true,
-      predict: (x) => torch.tidy(() => predictAtScale((t) => model.forward(t), onDevice(x), config.size)),
+      predict: (x) => torch.tidy(() => predictAtScale((t) => model.forward(t), x.to({ device }), config.size)),
     };
   }
   if (kind === CAM_KIND) {
@@ -63,7 +62,7 @@ export function loadMaskModel(path: string, device: torch.Device = 'cpu'): MaskM
       // The map is scaled by the classifier's probability that the finding is present: a
       // per-image normalised CAM peaks at 1 even on a photo without the finding.
       predict: (input) => torch.noGrad(() => torch.tidy(() => {
-        const x = onDevice(input);
+        const x = input.to({ device });
         const S = x.shape[2];
         const xs = S === config.size ? x : torch.F.interpolate(x, { size: config.size, mode: 'bilinear', alignCorners: false });
         const { cams, logits } = model.camWithLogits(xs);

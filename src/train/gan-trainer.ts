@@ -342,7 +342,6 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
 
   // ---- models and optimisers (a stage-2 checkpoint needs G_l and its param group)
   const device = o.device ?? 'cpu';
-  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to({ device }));
   torch.manualSeed(st.seed);
   const G = new Generator(cfg, 1);
   const D = new MultiscaleDiscriminator(cfg);
@@ -396,13 +395,13 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
     const first = (await gl.epoch(0).next()).value as Batch;
     const gridZ = new Map<number, Tensor | null>();
     return {
-      conditions: torch.keep(torch.tidy(() => onDevice(torch.tensor(first.conditions, first.shapes.conditions)))),
-      images: torch.keep(torch.tidy(() => onDevice(torch.tensor(first.images, first.shapes.images)))),
+      conditions: torch.keep(torch.tidy(() => torch.tensor(first.conditions, first.shapes.conditions).to({ device }))),
+      images: torch.keep(torch.tidy(() => torch.tensor(first.images, first.shapes.images).to({ device }))),
       numGrades: cfg.numGrades,
       noiseSeed: mixSeed(st.seed, 0x6e15e),
       gradingVectors: (g: number, k: number) => {
         if (!zs) return null;
-        if (!gridZ.has(g)) gridZ.set(g, torch.keep(torch.tidy(() => onDevice(zs.draw(new Array(k).fill(g), st.seed, 0xffffff)))));
+        if (!gridZ.has(g)) gridZ.set(g, torch.keep(torch.tidy(() => zs.draw(new Array(k).fill(g), st.seed, 0xffffff).to({ device }))));
         return gridZ.get(g)!;
       },
       dispose: () => { for (const t of gridZ.values()) t?.dispose(); },
@@ -426,10 +425,10 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
       x = x.indexSelect(0, idx);
     }
     const gradesArr = Int32Array.from(rows.map((i) => b.grades[i]));
-    const y = onDevice(torch.tensor(gradesArr).long());
-    const z = zs ? onDevice(zs.draw(gradesArr, st.seed, step)) : null;
-    c = onDevice(c);
-    x = onDevice(x);
+    const y = torch.tensor(gradesArr).long().to({ device });
+    const z = zs ? zs.draw(gradesArr, st.seed, step).to({ device }) : null;
+    c = c.to({ device });
+    x = x.to({ device });
 
     const terms = ganStep({ G, D, optG, optD, cfg, perceptual }, c, x, y, z, {
       poison: o.hooks?.nanAtStep === step,

@@ -153,7 +153,6 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
   if (o.pretrained && !(o.resume && existsSync(latestPath))) grader.loadPretrained(o.pretrained);
   const device = o.device ?? 'cpu';
   if (device !== 'cpu') grader.to({ device });
-  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to({ device }));
   const optimizer = makeOptimizer(o, grader.parameters());
   const scheduler = makeScheduler(o, optimizer);
   let state: Pick<TrainingState, 'epochsDone' | 'best' | 'history'> = { epochsDone: 0, best: null, history: [] };
@@ -167,7 +166,7 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
     }
     log(`resumed from ${latestPath} after epoch ${state.epochsDone}`);
   }
-  const weight = o.classWeights ? torch.keep(torch.tidy(() => onDevice(torch.tensor(inverseFrequencyWeights(trainGrades, grader.config.numClasses))))) : undefined;
+  const weight = o.classWeights ? torch.keep(torch.tidy(() => torch.tensor(inverseFrequencyWeights(trainGrades, grader.config.numClasses)).to({ device }))) : undefined;
   const loader = new DataLoader({
     dir: o.data, split: 'train', batchSize: o.batchSize, size: grader.config.inputSize, seed: o.seed,
     balanced: o.balanced, augment: o.augment ? DEFAULT_AUGMENT : false, dropLast: false,
@@ -194,8 +193,8 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
             x = x.indexSelect(0, keepIdx);
             y = y.indexSelect(0, keepIdx);
           }
-          x = onDevice(x);
-          y = onDevice(y);
+          x = x.to({ device });
+          y = y.to({ device });
           const lossOf = (z: Tensor) => (o.loss === 'focal' ? torch.F.focalLoss(z, y, { gamma: o.focalGamma, weight }) : torch.F.crossEntropy(z, y, { weight }));
           const { logits, aux } = grader.trainingLogits(x);
           const l = aux ? lossOf(logits).add(lossOf(aux).mul(AUX_LOSS_WEIGHT)) : lossOf(logits);

@@ -380,14 +380,10 @@ export async function trainSegmentation(
   // Returns the mean loss of the K steps made on this batch.
   const step = (b: Batch, epoch: number, position: number): number => {
     const whole = targetsOfBatch(b, config.targets);
-    if (!(config.patch > 0 && config.patch < whole.side)) {
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += optimiseOn(whole);
-      return sum / K;
-    }
-    const positives = positivePixels(whole);
+    const positives = config.patch > 0 && config.patch < whole.side ? positivePixels(whole) : null;
     let sum = 0;
     for (let k = 0; k < K; k++) {
+      if (!positives) { sum += optimiseOn(whole); continue; }
       // k = 0 keeps the stream of one-step runs (same patches as before stepsPerBatch existed).
       const seed = k === 0 ? mixSeed(config.seed, epoch, position, 0x5e9) : mixSeed(config.seed, epoch, position, 0x5e9, k);
       sum += optimiseOn(cropPatches(whole, config.patch, config.patchesPerImage, config.positiveFraction, mulberry32(seed), positives));
