@@ -11,6 +11,7 @@ import { evalSegCommand } from './commands/eval-seg.js';
 import { masksCommand } from './commands/masks.js';
 import { trainGanCommand } from './commands/train-gan.js';
 import { evalFidCommand, evalKidCommand, evalSwdCommand } from './commands/eval-metrics.js';
+import { evalLesionsCommand } from './commands/eval-lesions.js';
 import { experimentAblationCommand, experimentAugmentCommand } from './commands/experiment.js';
 import { experimentReadingCommand, experimentReadingScoreCommand } from './commands/experiment-reading.js';
 import { reportCommand } from './commands/report.js';
@@ -18,4 +19,4 @@ import { fitLesionsCommand } from './commands/fit-lesions.js';
 import { synthCommand } from './commands/synth.js';
 import { demoCommand } from './commands/demo.js';
 
-export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, experimentReadingCommand, experimentReadingScoreCommand, fitLesionsCommand, synthCommand, reportCommand];
+export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, evalLesionsCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, experimentReadingCommand, experimentReadingScoreCommand, fitLesionsCommand, synthCommand, reportCommand];

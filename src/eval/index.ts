@@ -9,3 +9,5 @@ export { fidPerGrade, pairGrades, type GradeFeatureStats, type GradePairing, typ
 export { INCEPTION_WEIGHTS_ENV, MissingInceptionWeightsError, STANDARD_INCEPTION_NAME, metricLabel, openFeatureExtractor, type FeatureExtractor, type OpenExtractorOptions } from './feature-extractors.js';
 export { IMAGE_EXTENSIONS, groupByGrade, openImageSet, readImageBatches, type ImageBatch, type ImageItem, type ImageSet, type OpenImageSetOptions, type ReadBatchesOptions } from './image-sets.js';
 export { ExactScores, ScoreHistogram, makeAccumulator, segmentationMetrics, type ScoreAccumulator, type SegmentationMetrics } from './segmentation-metrics.js';
+export { HIGH_PASS_RADIUS, LesionContrastAccumulator, MIN_CHANNEL_PIXELS, boxMean, contrastRatios, greenHighPass, lesionContrast, type ChannelContrastSummary, type ChannelMasks, type ImageLesionContrast, type LesionContrastInput, type LesionContrastSummary } from './lesion-contrast.js';
+export { entryChannels, measureEntry, measureLesionContrast, type MeasureLesionContrastOptions, type SetLesionContrast } from './lesion-contrast-set.js';

@@ -97,20 +97,8 @@ export function distanceToMask(mask: Uint8Array, width: number, height: number, 
   return out;
 }
 
-/** Nearest-neighbour resize (pixel centres aligned), so binary masks stay binary. */
-export function resizeNearest(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  if (src.length !== sw * sh) throw new Error(`resizeNearest: ${src.length} values for ${sw}x${sh}`);
-  if (sw === dw && sh === dh) return src.slice();
-  const out = new Uint8Array(dw * dh);
-  for (let y = 0; y < dh; y++) {
-    const sy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / dh));
-    for (let x = 0; x < dw; x++) {
-      const sx = Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / dw));
-      out[y * dw + x] = src[sy * sw + sx];
-    }
-  }
-  return out;
-}
+// Kept here for the synthesis code's imports; it lives in the data layer, which evaluation shares.
+export { resizeNearest } from '../data/mask-resize.js';
 
 /**
  * Where a lesion position is measured from. Lesion positions are stored in frame units: the
