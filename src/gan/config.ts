@@ -110,6 +110,18 @@ export interface LossConfig {
   focalGamma: number;
   /** Perceptual weights of VGG-19 relu1_1..relu5_1. */
   perceptualWeights: number[];
+  /**
+   * [CPU option, not in method.md; 0 in every preset] weight of an L1 loss between G(c) and the
+   * real photo of c (pix2pix), weighted per pixel by reconstructionLesionWeight. Eq. 1 pairs the
+   * two only through D's features (feature matching) and VGG-19; without VGG weights and with a
+   * D that stays near chance for a short CPU run, that pull is too weak to draw small lesions.
+   */
+  lambdaReconstruction: number;
+  /**
+   * Pixel weight of the reconstruction loss is 1 + this x (the largest lesion mask value there,
+   * channels MA..PM): lesions cover ~1 % of a photo, so an unweighted L1 is spent on background.
+   */
+  reconstructionLesionWeight: number;
 }
 
 /** The ablations of Tables II and IV, each a switch. */
@@ -162,7 +174,7 @@ export const DEFAULT_CONFIG: DrganConfig = {
   discriminator: { ndf: 64, numD: 3, numLayers: 4, classPooling: 'normalized', classInput: 'conditionAndImage' },
   loss: {
     adversarial: 'bce', adversarialTarget: 'image', featureMatching: 'l1', lambdaFeatureMatching: 10, lambdaPerceptual: 10, lambdaClassification: 1,
-    focalGamma: 2, perceptualWeights: [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1],
+    focalGamma: 2, perceptualWeights: [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1], lambdaReconstruction: 0, reconstructionLesionWeight: 0,
   },
   ablation: { noLesionMasks: false, noAGM: false, noSCA: false, noPerceptual: false, noClsLoss: false },
   train: { batchSize: 16, lr: 1e-4, betas: [0.5, 0.999], stage1Epochs: 10, stage2Epochs: 10, freezeGlobalEpochs: 0 },
@@ -255,6 +267,10 @@ export function validateConfig(cfg: DrganConfig): void {
   oneOf('loss.featureMatching', l.featureMatching, ['l1', 'l2']);
   for (const k of ['lambdaFeatureMatching', 'lambdaPerceptual', 'lambdaClassification', 'focalGamma'] as const) {
     if (!(Number.isFinite(l[k]) && l[k] >= 0)) fail(`loss.${k}`, 'a finite number >= 0', l[k]);
+  }
+  // Absent in checkpoints written before the option existed: read as 0 (off).
+  for (const k of ['lambdaReconstruction', 'reconstructionLesionWeight'] as const) {
+    if (l[k] !== undefined && !(Number.isFinite(l[k]) && l[k] >= 0)) fail(`loss.${k}`, 'a finite number >= 0', l[k]);
   }
   if (!Array.isArray(l.perceptualWeights) || l.perceptualWeights.length !== 5) fail('loss.perceptualWeights', 'five weights (relu1_1..relu5_1)', l.perceptualWeights);
   if (!(t.lr > 0)) fail('train.lr', 'a positive number', t.lr);

@@ -86,6 +86,28 @@ export class PerceptualLoss {
   }
 }
 
+/** Condition channels before this index are structure (vessel, optic disc); the rest are lesions (CONDITION_CHANNELS). */
+const FIRST_LESION_CHANNEL = 2;
+
+/**
+ * Lesion-weighted L1 between G(c) and the real photo of c (loss.lambdaReconstruction):
+ * sum_p w_p |fake_p - real_p| / (3 sum_p w_p), w_p = 1 + lesionWeight * max_lesion c_p, the
+ * max taken over the lesion channels of the condition map [N, C, H, W] at the images' size. A
+ * weighted mean, so its scale does not depend on how much lesion a batch holds. Real detached.
+ */
+export function reconstructionLoss(fake: T, real: T, condition: T, lesionWeight: number): T {
+  const [f, r, c] = [fake.shape, real.shape, condition.shape];
+  if (f.length !== 4 || f.join() !== r.join() || c.length !== 4 || c[0] !== f[0] || c[2] !== f[2] || c[3] !== f[3]) {
+    throw new Error(`reconstructionLoss: expected fake and real [N, 3, H, W] and condition [N, C, H, W], got [${f.join(', ')}], [${r.join(', ')}] and [${c.join(', ')}]`);
+  }
+  return torch.tidy(() => {
+    const diff = fake.sub(real.detach()).abs();
+    if (c[1] <= FIRST_LESION_CHANNEL || lesionWeight === 0) return diff.mean();
+    const w = condition.narrow(1, FIRST_LESION_CHANNEL, c[1] - FIRST_LESION_CHANNEL).amax(1, true).mul(lesionWeight).add(1);
+    return diff.mul(w).sum().div(w.sum().mul(f[1]));
+  });
+}
+
 /** Focal loss of grade logits [N, numGrades] against int64 grades [N] (gamma 0 = cross entropy). */
 export function classificationLoss(logits: T, grades: T, gamma = 2): T {
   const s = logits.shape;
@@ -115,6 +137,8 @@ export interface GeneratorLossInputs {
   gradeLogits: T;
   /** Required unless ablation.noPerceptual. */
   perceptual?: PerceptualLoss | null;
+  /** The condition map at the images' size; required when loss.lambdaReconstruction > 0. */
+  condition?: T;
 }
 
 /** The logits the adversarial loss judges: one per image (paper), or every patch of the map (loss.adversarialTarget). */
@@ -128,7 +152,8 @@ function sum(ts: T[]): T {
 
 /**
  * Eq. 1 for G: sum_n L_adv + lambda1 L_FM + lambda2 L_perc
- * + lambda3 (sum_n focal(D_n(G(c)), y) + focal(gradeHead, y)).
+ * + lambda3 (sum_n focal(D_n(G(c)), y) + focal(gradeHead, y)), plus the CPU option's
+ * lesion-weighted L1 (loss.lambdaReconstruction, 0 in every preset).
  * [decision] G is also pushed by D's classifier (AC-GAN style) so that it obeys the grade;
  * ablation.noClsLoss drops the D part, the encoder's grade head keeps its loss.
  */
@@ -140,6 +165,10 @@ export function generatorLoss(inp: GeneratorLossInputs, cfg: DrganConfig): LossT
     parts.adversarial = sum(inp.fakeOut.map((o) => generatorAdversarialLoss(l.adversarial, adversarialLogits(o, cfg))));
     parts.featureMatching = featureMatchingLoss(inp.realOut.map((o) => o.features), inp.fakeOut.map((o) => o.features), l.featureMatching).mul(l.lambdaFeatureMatching);
     if (!ab.noPerceptual) parts.perceptual = inp.perceptual!.forward(inp.fakeImage, inp.realImage).mul(l.lambdaPerceptual);
+    if ((l.lambdaReconstruction ?? 0) > 0) {
+      if (!inp.condition) throw new Error('generatorLoss: loss.lambdaReconstruction > 0 needs the condition map');
+      parts.reconstruction = reconstructionLoss(inp.fakeImage, inp.realImage, inp.condition, l.reconstructionLesionWeight ?? 0).mul(l.lambdaReconstruction);
+    }
     if (!ab.noClsLoss) {
       parts.classification = sum(inp.fakeOut.map((o, n) => {
         if (!o.classLogits) throw new Error(`generatorLoss: D${n + 1} has no classification head but ablation.noClsLoss is off`);

@@ -280,7 +280,7 @@ export function ganStep(p: GanParts, c: Tensor, x: Tensor, y: Tensor, z: Tensor 
   const [cD, xD] = G.stage === 1 ? [downsample(c), downsample(x)] : [c, x];
   const fakeOut = D.forward(cD, fake);
   const realOut = D.forward(cD, xD);
-  const gl = generatorLoss({ fakeOut, realOut, fakeImage: fake, realImage: xD, grades: y, gradeLogits: out.gradeLogits, perceptual }, cfg);
+  const gl = generatorLoss({ fakeOut, realOut, fakeImage: fake, realImage: xD, grades: y, gradeLogits: out.gradeLogits, perceptual, condition: cD }, cfg);
   const dl = discriminatorLoss({ realOut, fakeOut: D.forward(cD, fake.detach()), grades: y }, cfg);
   // Checked before any update, so a diverged step changes nothing.
   o.beforeUpdate?.({ G: gl.terms, D: dl.terms });
