@@ -30,6 +30,7 @@ import { swd, type SwdResult } from '../eval/swd.js';
 import { encodePng, type RasterImage } from '../report/plot.js';
 import type { DrganConfig } from '../gan/config.js';
 import { mixSeed } from '../data/rng.js';
+import { contrastRatios, LesionContrastAccumulator, lesionContrast, type LesionContrastSummary } from '../eval/lesion-contrast.js';
 import { conditionPicture, labelledGrid } from './figures.js';
 import { DEMO_PRESETS, demoGanConfig, type DemoSettings } from './settings.js';
 import { writeDemoReport } from './report.js';
@@ -72,6 +73,8 @@ export interface DemoResult {
   /** The real grader on synthetic images of each target grade (sampled lesions on new vessel trees). */
   controllability: GradingReport;
   swd: { fake: SwdResult; realReference: SwdResult; images: number };
+  /** Lesion contrast (eval/lesion-contrast.ts) of the SWD's held-out photos and of G on their masks. */
+  lesionVisibility: { real: LesionContrastSummary; fake: LesionContrastSummary };
   figures: { realVsSynthetic: string; fiveGrades: string; trainingSamples: string | null };
 }
 
@@ -280,7 +283,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         });
 
         // ---- 7. evaluation
-        const evaluation = await phase('evaluation', `the grader on ${s.evaluation.controlPerGrade} synthetic images per grade; SWD on up to ${s.evaluation.swdImages} held-out images`, async () => {
+        const evaluation = await phase('evaluation', `the grader on ${s.evaluation.controlPerGrade} synthetic images per grade; SWD and lesion contrast on up to ${s.evaluation.swdImages} held-out images`, async () => {
           // Controllability: lesions sampled for a target grade on vessel trees the GAN never saw.
           const trees = phantomStructures(mixSeed(s.seed, 0xc0de), R);
           const target: number[] = [];
@@ -306,20 +309,30 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           const train = entries.filter((e) => e.split === 'train');
           const N = Math.min(s.evaluation.swdImages, heldOut.length, train.length);
           const real: Tensor[] = [], fake: Tensor[] = [], reference: Tensor[] = [];
-          const photo = async (e: ManifestEntry) => torch.keep(imageTensor(await readImage(join(data, e.image), { resize: { width: R, height: R } })));
+          const photo = (e: ManifestEntry) => readImage(join(data, e.image), { resize: { width: R, height: R } });
+          // Lesion visibility on the same pairs: each channel's local contrast where its mask lies.
+          const realContrast = new LesionContrastAccumulator(), fakeContrast = new LesionContrastAccumulator();
           try {
             for (let i = 0; i < N; i++) {
               const e = heldOut[i];
-              real.push(await photo(e));
-              fake.push(torch.keep(imageTensor(make(await loadEntryCondition(data, e, R), e.grade!, mixSeed(s.seed, 0x5d, i)))));
-              reference.push(await photo(train[i]));
+              const condition = await loadEntryCondition(data, e, R);
+              const [realImage, fakeImage] = [await photo(e), make(condition, e.grade!, mixSeed(s.seed, 0x5d, i))];
+              real.push(torch.keep(imageTensor(realImage)));
+              fake.push(torch.keep(imageTensor(fakeImage)));
+              reference.push(torch.keep(imageTensor(await photo(train[i]))));
+              const fov = condition.fov ?? new Uint8Array(R * R).fill(255);
+              realContrast.add(lesionContrast({ rgb: realImage.data, width: R, height: R, masks: condition.channels, fov, name: e.image }));
+              fakeContrast.add(lesionContrast({ rgb: fakeImage.data, width: R, height: R, masks: condition.channels, fov, name: `synthetic from ${e.id}` }));
             }
             const swdResult = torch.tidy(() => {
               const a = torch.cat(real, 0);
               return { fake: swd(a, torch.cat(fake, 0), { seed: s.seed }), realReference: swd(a, torch.cat(reference, 0), { seed: s.seed }), images: N };
             });
             log(`      SWD x1e3 (${N} held-out real vs synthetic from their masks): ${swdResult.fake.average.toFixed(2)}; real held-out vs real train: ${swdResult.realReference.average.toFixed(2)}`);
-            return { controllability, swd: swdResult };
+            const lesionVisibility = { real: realContrast.summary(), fake: fakeContrast.summary() };
+            const ratios = contrastRatios(lesionVisibility.real, lesionVisibility.fake);
+            log(`      lesion contrast, synthetic / real: ${Object.entries(ratios).map(([ch, v]) => `${ch} ${v === null ? '-' : v.toFixed(2)}`).join(', ')}`);
+            return { controllability, swd: swdResult, lesionVisibility };
           } finally {
             torch.dispose([...real, ...fake, ...reference]);
           }
@@ -341,6 +354,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           },
           controllability: evaluation.controllability,
           swd: evaluation.swd,
+          lesionVisibility: evaluation.lesionVisibility,
           figures: { ...figures, trainingSamples: lastSample ? join(samplesDir, lastSample) : null },
         };
         await phase('report', result.report, async () => {

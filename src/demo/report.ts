@@ -6,12 +6,29 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { escapeHtml, lossCurvePngs } from '../report/html-report.js';
 import type { GradingReport } from '../eval/grading-metrics.js';
 import type { DemoResult } from './demo.js';
+import { CONDITION_CHANNELS } from '../data/manifest.js';
+import { contrastRatios } from '../eval/lesion-contrast.js';
 
 const fmt = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
 
 function figure(png: Buffer, caption: string, width?: number): string {
   const style = width ? ` style="width:${width}px"` : '';
   return `<figure><img src="data:image/png;base64,${png.toString('base64')}" alt="${escapeHtml(caption)}"${style}><figcaption>${escapeHtml(caption)}</figcaption></figure>`;
+}
+
+/** The lesion-contrast table: does G draw each channel where its mask lies, as visibly as the photos show it? */
+function lesionVisibilityHtml(r: DemoResult): string {
+  const lv = r.lesionVisibility;
+  if (!lv) return '';
+  const ratios = contrastRatios(lv.real, lv.fake);
+  const rows = CONDITION_CHANNELS.filter((ch) => lv.real.channels[ch] && lv.fake.channels[ch]).map((ch) => {
+    const [a, b] = [lv.real.channels[ch]!, lv.fake.channels[ch]!];
+    return [ch, `${fmt(a.mean, 1)} ± ${fmt(a.se, 1)}`, `${fmt(b.mean, 1)} ± ${fmt(b.se, 1)}`, fmt(ratios[ch], 2), a.n];
+  });
+  return `<h3>Lesion visibility</h3><p>The same held-out pairs: on each condition channel's mask, the high-passed green channel minus the mask-free field of view
+(grey levels; negative = darker than its surroundings, as vessels, microaneurysms and haemorrhages are; positive = brighter, as exudates and cotton-wool spots are).
+A ratio of 1 means the synthetic images show the channel as strongly as the photos; 0, not at all (drgan eval lesions, docs/evaluation.md).</p>` +
+    table(['channel', 'real (mean ± s.e.)', 'synthetic', 'synthetic / real', 'images'], rows);
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -60,7 +77,7 @@ the same real images against as many real training images give the floor (what t
       table(['level (px)', ...r.swd.fake.resolutions.map(String), 'average'], [
         ['real vs synthetic', ...r.swd.fake.perLevel.map((v) => fmt(v, 2)), fmt(r.swd.fake.average, 2)],
         ['real vs real (floor)', ...r.swd.realReference.perLevel.map((v) => fmt(v, 2)), fmt(r.swd.realReference.average, 2)],
-      ]),
+      ]) + lesionVisibilityHtml(r),
   });
 
   const lossesFile = `${r.gan.dir}/losses.jsonl`;

@@ -58,6 +58,14 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   // SWD: synthetic images are not the real ones; real against real is a different, finite number.
   assert.ok(res.swd.fake.average > 0 && Number.isFinite(res.swd.fake.average));
   assert.ok(res.swd.realReference.average > 0 && res.swd.realReference.average !== res.swd.fake.average);
+  // Lesion visibility: the held-out photos' vessels are darker than their surroundings, measured on
+  // the same pairs for the synthetic images; the report shows the table.
+  const lv = res.lesionVisibility;
+  assert.equal(lv.real.images, res.swd.images);
+  assert.equal(lv.fake.images, res.swd.images);
+  assert.ok(lv.real.channels.vessel!.mean < 0, `real vessel contrast ${lv.real.channels.vessel!.mean}`);
+  assert.ok(Number.isFinite(lv.fake.channels.vessel!.mean));
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /Lesion visibility[\s\S]*synthetic \/ real/);
   // Five grades figure: labels, then 5 tiles of R per row; two rows (image, masks) per tree.
   const five = await sharp(res.figures.fiveGrades).metadata();
   assert.ok(five.width! > 5 * R && five.width! < 5 * (R + 20) + 200, `five-grades width ${five.width}`);
