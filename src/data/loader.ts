@@ -8,8 +8,11 @@
 //   grades      [B]           int32, -1 where ungraded
 // Batches are decoded ahead of use (sharp decodes in libuv threads), at most `prefetch` at a
 // time, and are a pure function of (seed, epoch, position) whatever the prefetch timing.
+// With `cacheBytes`, decoded samples (before augmentation) are kept for later epochs
+// (decode-cache.ts) and augmentation starts from the kept arrays, so it must never write to them.
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { DecodeCache, type CacheStats } from './decode-cache.js';
 import { colourJitter, drawParams, IDENTITY, warp, type AugmentOptions, type AugmentParams } from './augment.js';
 import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type ManifestEntry, type Split } from './manifest.js';
 import { mixSeed, mulberry32 } from './rng.js';
@@ -43,6 +46,11 @@ export interface LoaderOptions {
    * batches and augmentation are then those of the kept entries. May leave none (no batches).
    */
   filter?: (entry: ManifestEntry) => boolean;
+  /**
+   * Bytes of decoded samples (uint8, at the batch size, before augmentation) kept in memory for
+   * later epochs; samples past the budget are decoded every time. Default 0: nothing kept.
+   */
+  cacheBytes?: number;
 }
 
 export interface EpochOptions {
@@ -80,7 +88,9 @@ export class DataLoader {
   /** The samples of an epoch (split, then filter), in manifest order; epochs read order and length from it. */
   readonly entries: ManifestEntry[];
   readonly size: number;
-  private readonly o: Required<Omit<LoaderOptions, 'size' | 'augment' | 'filter'>> & { augment: AugmentOptions | false };
+  private readonly o: Required<Omit<LoaderOptions, 'size' | 'augment' | 'filter' | 'cacheBytes'>> & { augment: AugmentOptions | false };
+  /** Keyed by index into `entries`. */
+  private readonly cache: DecodeCache<number, DecodedSample> | null;
 
   constructor(opts: LoaderOptions) {
     const all = readManifest(opts.dir);
@@ -102,6 +112,33 @@ export class DataLoader {
       dropLast: opts.dropLast ?? false,
       masks: opts.masks ?? true,
     };
+    const budget = opts.cacheBytes ?? 0;
+    if (!(budget >= 0) || !Number.isFinite(budget)) throw new Error(`cacheBytes must be a finite number >= 0, got ${budget}`);
+    this.cache = budget > 0 ? new DecodeCache(budget, decodedBytes) : null;
+  }
+
+  /** Samples and bytes kept, hits and misses (decodes); null without a cache. */
+  cacheStats(): CacheStats | null {
+    return this.cache?.stats() ?? null;
+  }
+
+  /**
+   * For a log line before training: how much of the epoch's samples the cache budget holds.
+   * Decoded sizes follow from the manifest (S*S bytes per plane: 3 photo, 1 FOV, 1 per mask),
+   * so this needs no decoding; the count is exact when all fit, else about (first come is kept).
+   */
+  cacheSummary(): string | null {
+    if (!this.cache) return null;
+    const px = this.size * this.size;
+    const sizes = this.entries.map((e) => px * (4 + (this.o.masks ? CONDITION_CHANNELS.filter((ch) => e.masks[ch]).length : 0)));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    let bytes = 0;
+    let n = 0;
+    for (const s of sizes) if (bytes + s <= this.cache.budget) { bytes += s; n++; }
+    const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+    return n === sizes.length
+      ? `loader cache: ${n} of ${n} samples, ${mb(total)} MB`
+      : `loader cache: about ${n} of ${sizes.length} samples, ${mb(bytes)} MB (budget ${mb(this.cache.budget)} MB of the ${mb(total)} MB all would take; the rest are decoded every epoch)`;
   }
 
   /** Batches per epoch. */
@@ -158,7 +195,7 @@ export class DataLoader {
       grades: new Int32Array(B),
       shapes: { images: [B, 3, S, S], conditions: [B, C, S, S], known: [B, C], fov: [B, 1, S, S], grades: [B] },
     };
-    const decoded = await Promise.all(indices.map((i) => decodeSample(this.o.dir, this.entries[i], S, this.o.masks)));
+    const decoded = await Promise.all(indices.map((i) => this.decode(i)));
     decoded.forEach((d, b) => {
       const e = this.entries[indices[b]];
       // Parameters depend on the sample's position in the epoch, not on decode timing.
@@ -183,6 +220,17 @@ export class DataLoader {
     });
     return batch;
   }
+
+  private decode(i: number): Promise<DecodedSample> {
+    const load = () => decodeSample(this.o.dir, this.entries[i], this.size, this.o.masks);
+    return this.cache ? this.cache.get(i, load) : load();
+  }
+}
+
+function decodedBytes(d: DecodedSample): number {
+  let n = d.image.byteLength + d.fov.byteLength;
+  for (const m of d.masks.values()) n += m.byteLength;
+  return n;
 }
 
 /** Reads one prepared sample at side S (resizing if it was prepared at another size). */
@@ -206,7 +254,11 @@ export async function decodeSample(dir: string, e: ManifestEntry, S: number, wit
   return { image, fov, masks: new Map(chans.map((ch, i) => [ch, masks[i]])) };
 }
 
-/** The same geometry for photo, FOV and masks; colour only on the photo. */
+/**
+ * The same geometry for photo, FOV and masks; colour only on the photo. Never writes to `d`
+ * (it may be a cached sample): warp returns its input unchanged for an identity geometry, so
+ * the photo is copied before colour jitter, and FOV and masks are only read afterwards.
+ */
 export function augmentSample(d: DecodedSample, S: number, p: AugmentParams): DecodedSample {
   const fov = warp(d.fov, S, 1, p, 'nearest');
   const image = warp(d.image, S, 3, p, 'bilinear');

@@ -57,6 +57,11 @@ export interface GraderTrainingOptions {
   stopAfter?: number;
   /** Where it trains ('cpu' default, 'cuda', 'cuda:N'); a run setting, not stored with the options. */
   device?: torch.Device;
+  /**
+   * Megabytes (2^20 bytes) of decoded train photos kept for later epochs (LoaderOptions.cacheBytes;
+   * default 1024, 0 off). A run setting like `device`: it changes no batch, so it is not stored.
+   */
+  cacheMegabytes?: number;
   log?: (line: string) => void;
 }
 
@@ -88,7 +93,7 @@ const TRAINING_META_KEY = 'drgan.training';
 /** What latest.safetensors holds besides tensors. */
 interface TrainingState {
   epochsDone: number;
-  options: Omit<GraderTrainingOptions, 'log' | 'resume' | 'stopAfter' | 'device'>;
+  options: Omit<GraderTrainingOptions, 'log' | 'resume' | 'stopAfter' | 'device' | 'cacheMegabytes'>;
   optimizer: { param_groups: unknown[]; scalars: Record<string, Record<string, number | null>> };
   scheduler: Record<string, unknown> | null;
   best: { epoch: number; kappa: number } | null;
@@ -106,6 +111,7 @@ function checkOptions(o: GraderTrainingOptions): void {
   if (!['cosine', 'step', 'none'].includes(o.schedule)) throw new Error(`grader training: schedule must be cosine|step|none, got ${o.schedule}`);
   if (!['ce', 'focal'].includes(o.loss)) throw new Error(`grader training: loss must be ce|focal, got ${o.loss}`);
   if (o.stopAfter !== undefined && (!Number.isInteger(o.stopAfter) || o.stopAfter < 1)) throw new Error(`grader training: stopAfter must be a positive integer, got ${o.stopAfter}`);
+  if (o.cacheMegabytes !== undefined && !(o.cacheMegabytes >= 0 && Number.isFinite(o.cacheMegabytes))) throw new Error(`grader training: cacheMegabytes must be a finite number >= 0, got ${o.cacheMegabytes}`);
 }
 
 /** w_c = N / (K n_c) over the graded train samples; 0 for a grade with no samples. */
@@ -171,7 +177,10 @@ export async function trainGrader(opts: GraderTrainingOptions): Promise<Training
     dir: o.data, split: 'train', batchSize: o.batchSize, size: grader.config.inputSize, seed: o.seed,
     balanced: o.balanced, augment: o.augment ? DEFAULT_AUGMENT : false, dropLast: false,
     masks: false, // the grader sees photos only
+    cacheBytes: Math.round((o.cacheMegabytes ?? 1024) * 2 ** 20),
   });
+  const cacheLine = loader.cacheSummary();
+  if (cacheLine) log(cacheLine);
 
   const lastEpoch = Math.min(o.epochs, state.epochsDone + (o.stopAfter ?? Infinity));
   try {
@@ -236,7 +245,7 @@ async function validate(grader: Grader, dir: string, batchSize: number): Promise
 }
 
 function persistedOptions(o: GraderTrainingOptions): TrainingState['options'] {
-  const { log: _log, resume: _resume, stopAfter: _stop, device: _device, ...rest } = o;
+  const { log: _log, resume: _resume, stopAfter: _stop, device: _device, cacheMegabytes: _cache, ...rest } = o;
   return rest;
 }
 

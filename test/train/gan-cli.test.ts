@@ -25,6 +25,7 @@ test('configuration flags are validated with the flag or file named', (t) => {
   assert.throws(() => parse(['--preset', 'tiny', '--batch', '0']), /--batch must be >= 1, got 0/);
   assert.throws(() => parse(['--preset', 'tiny', '--epochs1', '1.5']), /--epochs1 must be an integer/);
   assert.throws(() => parse(['--preset', 'tiny', '--lr', 'fast']), /--lr must be a number/);
+  assert.throws(() => parse(['--preset', 'tiny', '--cache-mb', '-1']), /--cache-mb must be >= 0, got -1/);
   assert.throws(() => parse(['--preset', 'tiny', '--bogus', '1']), /unknown flag --bogus/);
   assert.throws(() => resolveGanConfig(parse(['--resume', '--epochs1', '3'])), /need the --preset or --config they modify/);
   assert.equal(resolveGanConfig(parse(['--resume'])), undefined);
@@ -67,7 +68,7 @@ test('drgan train gan runs, stops at --max-steps and resumes; missing VGG weight
     assert.equal(await main([...args, '--max-steps', '2']), 0);
     assert.equal(await main([...args, '--max-steps', '3', '--resume', '--lr', '0.5']), 1);
     assert.match(errs.join('\n'), /config given differs from the checkpoint's: train\.lr \(0\.5 vs 0\.0001\)/);
-    assert.equal(await main(['train', 'gan', '--data', data, '--out', join(out, 'r'), '--resume', '--max-steps', '3', '--sample-every', '1']), 0);
+    assert.equal(await main(['train', 'gan', '--data', data, '--out', join(out, 'r'), '--resume', '--max-steps', '3', '--sample-every', '1', '--cache-mb', '0']), 0);
   } finally {
     console.error = origErr;
     console.log = origLog;

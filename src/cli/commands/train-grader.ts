@@ -10,7 +10,7 @@ const D = DEFAULT_TRAINING;
 export const trainGraderCommand: Command = {
   name: 'train grader',
   summary: 'train the DR grader (ResNet/VGG/Inception-v3) on a prepared data set; best and resumable checkpoints',
-  usage: 'drgan train grader --data DIR --out DIR [--backbone resnet18] [--epochs N] [--batch B] [--size S] [--lr X] [--loss ce|focal] [--balanced] [--device cpu|cuda[:N]] [--resume]',
+  usage: 'drgan train grader --data DIR --out DIR [--backbone resnet18] [--epochs N] [--batch B] [--size S] [--lr X] [--loss ce|focal] [--balanced] [--device cpu|cuda[:N]] [--cache-mb N] [--resume]',
   flags: {
     data: { kind: 'string', required: true, help: 'prepared data set (train split trains, val split validates)' },
     out: { kind: 'string', required: true, help: 'output folder: best.safetensors, latest.safetensors, log.jsonl' },
@@ -32,6 +32,7 @@ export const trainGraderCommand: Command = {
     seed: { kind: 'int', default: 0, min: 0, help: 'seed of initialisation, batch order and augmentation' },
     resume: { kind: 'bool', default: false, help: 'continue from OUT/latest.safetensors' },
     'stop-after': { kind: 'int', min: 1, help: 'stop after this many epochs in this run (resume later)' },
+    'cache-mb': { kind: 'number', default: 1024, min: 0, help: 'megabytes of decoded training photos kept in memory for later epochs (0: decode every epoch); changes no batch' },
     device: DEVICE_FLAG,
   },
   async run(f) {
@@ -56,6 +57,7 @@ export const trainGraderCommand: Command = {
       resume: f.resume as boolean,
       pretrained: f.pretrained as string | undefined,
       stopAfter: f['stop-after'] as number | undefined,
+      cacheMegabytes: f['cache-mb'] as number,
       device,
       log: (line) => console.log(line),
     });
