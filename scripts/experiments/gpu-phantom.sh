@@ -8,7 +8,8 @@
 # grade) and SWD (held-out real test images vs synthetic).
 # Needs a CUDA build of the addon (DRGAN_TORCH_DIR=... node native/build.mjs). Settings via the
 # environment: WORK, DEVICE, SIZE, N, NTEST, JOBS, GAN_MINUTES, NGF, NDF, BATCH, LR, PER_GRADE,
-# GRADER_EPOCHS, EVAL_GRADER_EPOCHS, CLASS_POOLING, CLASS_INPUT (the D class-head options the demo uses; docs/gan.md).
+# GRADER_EPOCHS, EVAL_GRADER_EPOCHS, CLASS_POOLING, CLASS_INPUT (the D class-head options the demo uses; docs/gan.md),
+# LAMBDA_REC, REC_LESION_WEIGHT (the demo's lesion-weighted L1 to the photo; LAMBDA_REC=0 turns it off).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-/tmp/drgan-gpu-phantom}
@@ -28,6 +29,8 @@ GRADER_EPOCHS=${GRADER_EPOCHS:-8}
 EVAL_GRADER_EPOCHS=${EVAL_GRADER_EPOCHS:-20}
 CLASS_POOLING=${CLASS_POOLING:-preNorm}
 CLASS_INPUT=${CLASS_INPUT:-imageOnly}
+LAMBDA_REC=${LAMBDA_REC:-10}
+REC_LESION_WEIGHT=${REC_LESION_WEIGHT:-20}
 # Flattened grade frequencies (as the demo): EyePACS's 2 % of grades 3 and 4 would leave a GAN few examples.
 GRADES=${GRADES:-30,15,25,15,15}
 export DRGAN_NUM_THREADS=${THREADS:-4}
@@ -57,7 +60,7 @@ gan_json() { # $1 stage-1 epochs, $2 stage-2 epochs
 {"preset": "paper", "resolution": $SIZE,
  "generator": {"ngf": $NGF, "gradingVectorDim": 512, "mappingWidth": 256, "halfScaleFusion": true, "upsampling": "resize"},
  "discriminator": {"ndf": $NDF$pooling},
- "loss": {"adversarialTarget": "patch"},
+ "loss": {"adversarialTarget": "patch", "lambdaReconstruction": $LAMBDA_REC, "reconstructionLesionWeight": $REC_LESION_WEIGHT},
  "train": {"batchSize": $BATCH, "lr": $LR, "stage1Epochs": $1, "stage2Epochs": $2}}
 JSON
 }
@@ -92,5 +95,7 @@ drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/tes
 drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/synth" --split all --json --device "$DEVICE" > "$WORK/controllability.json"
 drgan eval swd --real "$WORK/test" --fake "$WORK/synth" --json > "$WORK/swd.json"
 drgan eval swd --real "$WORK/test" --fake "$WORK/real" --json > "$WORK/swd-floor.json"
+# Lesion visibility: each set on its own masks (the synthetic set carries the sampled ones).
+drgan eval lesions --real "$WORK/test" --fake "$WORK/synth" --limit 500 --json > "$WORK/lesion-contrast.json"
 stamp "done"
-for f in eval-grader-test controllability swd swd-floor; do echo "$f: $(cat "$WORK/$f.json" 2>/dev/null | head -c 400)"; done
+for f in eval-grader-test controllability swd swd-floor lesion-contrast; do echo "$f: $(cat "$WORK/$f.json" 2>/dev/null | head -c 400)"; done

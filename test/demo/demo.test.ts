@@ -50,6 +50,7 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   const g = res.gan.config;
   assert.deepEqual([g.generator.halfScaleFusion, g.generator.upsampling, g.loss.adversarialTarget], [true, 'resize', 'patch']);
   assert.deepEqual([g.discriminator.classPooling, g.discriminator.classInput], ['preNorm', 'imageOnly']);
+  assert.deepEqual([g.loss.lambdaReconstruction, g.loss.reconstructionLesionWeight], [10, 20]);
   assert.ok(res.gan.steps > 0);
   // Controllability: every synthetic image graded, per target grade.
   const n = res.settings.evaluation.controlPerGrade;
