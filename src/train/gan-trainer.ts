@@ -15,6 +15,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { DataLoader, type Batch } from '../data/loader.js';
+import { readManifest, type ManifestEntry } from '../data/manifest.js';
 import { mixSeed } from '../data/rng.js';
 import { validateConfig, type DrganConfig } from '../gan/config.js';
 import { Generator, downsample } from '../gan/generator.js';
@@ -78,6 +79,12 @@ export interface GanTrainOptions {
    * what bounds a fast device. Default 1024; 0 turns it off. Changes no batch.
    */
   cacheMegabytes?: number;
+  /**
+   * Train on the first N samples of the train split only (manifest order); default all. A
+   * subset of a larger set, so that other models (a grader) can learn from more of it. Fixed by
+   * the checkpoint: a resume with another limit is refused.
+   */
+  limit?: number;
   /** Progress bar on stderr: true (default), false, or a stream. */
   progress?: boolean | { write(s: string): boolean; isTTY?: boolean; columns?: number };
   /** Aborting it (SIGINT in the CLI) finishes the current step, checkpoints and returns. */
@@ -127,6 +134,8 @@ interface RunState {
   config: DrganConfig;
   /** The perceptual loss's network (null without the loss); absent in older checkpoints. */
   perceptual?: PerceptualSource | null;
+  /** GanTrainOptions.limit (null: the whole train split); absent in older checkpoints. */
+  limit?: number | null;
 }
 
 /** Which network the perceptual loss used, recorded in every checkpoint. */
@@ -312,7 +321,8 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   let st: RunState;
   if (resumed) {
     st = resumed.state as unknown as RunState;
-    const checks: [string, unknown, unknown][] = [['config', o.config, st.config], ['seed', o.seed, st.seed], ['lrDecay', o.lrDecay, st.lrDecay]];
+    const checks: [string, unknown, unknown][] = [['config', o.config, st.config], ['seed', o.seed, st.seed], ['lrDecay', o.lrDecay, st.lrDecay],
+      ['limit (first N training samples)', o.limit === undefined ? undefined : o.limit, st.limit ?? null]];
     for (const [what, given, saved] of checks) {
       if (given === undefined) continue;
       const diff = configDifferences(given, saved);
@@ -321,7 +331,7 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   } else {
     if (!o.config) throw new Error('trainGan: a config is needed to start a run (only a resumed run takes it from its checkpoint)');
     if (existsSync(latestPath)) throw new Error(`${latestPath} exists: pass --resume to continue that run, or choose another --out`);
-    st = { step: 0, epoch: 0, batchInEpoch: 0, stage: 1, seed: o.seed ?? 0, lrDecay: o.lrDecay ?? false, config: structuredClone(o.config) };
+    st = { step: 0, epoch: 0, batchInEpoch: 0, stage: 1, seed: o.seed ?? 0, lrDecay: o.lrDecay ?? false, config: structuredClone(o.config), limit: o.limit ?? null };
   }
   const cfg = st.config;
   validateConfig(cfg);
@@ -332,10 +342,15 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   // ---- data
   const cacheMegabytes = o.cacheMegabytes ?? 1024;
   if (!(cacheMegabytes >= 0) || !Number.isFinite(cacheMegabytes)) throw new Error(`trainGan: cacheMegabytes must be a finite number >= 0, got ${cacheMegabytes}`);
+  const limit = st.limit ?? null;
+  if (limit !== null && !(Number.isInteger(limit) && limit >= 1)) throw new Error(`trainGan: limit must be a positive integer (the first N training samples), got ${limit}`);
+  const kept = limit === null ? null : new Set(readManifest(o.data).filter((e) => e.split === 'train').slice(0, limit).map((e) => e.id));
   const loader = new DataLoader({
     dir: o.data, split: 'train', batchSize: tc.batchSize, size: cfg.resolution, seed: st.seed, shuffle: true, dropLast: true,
     cacheBytes: Math.round(cacheMegabytes * 2 ** 20),
+    ...(kept ? { filter: (e: ManifestEntry) => kept.has(e.id) } : {}),
   });
+  if (limit !== null) log(`training on the first ${loader.entries.length} sample(s) of the train split (limit ${limit})`);
   if (loader.length === 0) throw new Error(`${o.data}: the train split has ${loader.entries.length} sample(s), fewer than one batch of ${tc.batchSize}`);
   const ungraded = loader.entries.filter((e) => e.grade === null).length;
   if (ungraded) log(`note: ${ungraded} of ${loader.entries.length} training samples have no grade; they are left out of every batch (DR-GAN needs the true grade)`);

@@ -76,7 +76,7 @@ export function resolveGanConfig(f: FlagValues): DrganConfig | undefined {
 export const trainGanCommand: Command = {
   name: 'train gan',
   summary: 'train DR-GAN: G_m at R/2 (stage 1), then G_m + G_l at R (stage 2); resumable, Ctrl-C checkpoints',
-  usage: `${NAME} --data DIR --out DIR (--preset ${Object.keys(PRESETS).join('|')} | --config FILE) [--grading-space FILE] [--vgg FILE | --grader FILE | --no-perceptual] [--epochs1 N] [--epochs2 N] [--batch B] [--lr X] [--lr-decay] [--device cpu|cuda[:N]] [--max-steps N] [--max-minutes M] [--cache-mb N] [--resume]`,
+  usage: `${NAME} --data DIR --out DIR (--preset ${Object.keys(PRESETS).join('|')} | --config FILE) [--grading-space FILE] [--vgg FILE | --grader FILE | --no-perceptual] [--epochs1 N] [--epochs2 N] [--batch B] [--lr X] [--lr-decay] [--device cpu|cuda[:N]] [--max-steps N] [--max-minutes M] [--cache-mb N] [--limit N] [--resume]`,
   flags: {
     data: { kind: 'string', required: true, help: 'prepared data set (its train split trains)' },
     out: { kind: 'string', required: true, help: 'run folder: latest.safetensors, step-*.safetensors, losses.jsonl, events.out.tfevents.*, samples/' },
@@ -97,6 +97,7 @@ export const trainGanCommand: Command = {
     'checkpoint-every': { kind: 'int', default: 1000, min: 0, help: 'keep a step-N checkpoint every N steps (latest is also written every epoch)' },
     'max-steps': { kind: 'int', min: 1, help: 'stop with a checkpoint after this many steps in total (continue with --resume)' },
     'max-minutes': { kind: 'number', min: 0, help: 'stop with a checkpoint once this many minutes of training have passed in this process (a time budget; continue with --resume)' },
+    limit: { kind: 'int', min: 1, help: 'train on the first N samples of the train split only (manifest order; fixed by the checkpoint)' },
     'cache-mb': { kind: 'number', default: 1024, min: 0, help: 'megabytes of decoded training images kept in memory for later epochs (0: decode every epoch); changes no batch' },
     device: DEVICE_FLAG,
     resume: { kind: 'bool', default: false, help: 'continue OUT/latest.safetensors exactly where it stopped' },
@@ -128,6 +129,7 @@ export const trainGanCommand: Command = {
         maxSteps: f['max-steps'] as number | undefined,
         maxSeconds: f['max-minutes'] === undefined ? undefined : (f['max-minutes'] as number) * 60,
         cacheMegabytes: f['cache-mb'] as number,
+        limit: f.limit as number | undefined,
         device,
         resume: f.resume as boolean,
         signal: ac.signal,
