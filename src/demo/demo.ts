@@ -69,7 +69,7 @@ export interface DemoResult {
   dataset: { dir: string; gradeCounts: number[]; splitCounts: Record<string, number> };
   grader: { file: string; featureDim: number; test: GradingReport; bestEpoch: number | null };
   gradingSpace: { file: string; counts: number[]; split: string; plot: string };
-  gan: { dir: string; checkpoint: string; steps: number; config: DrganConfig; perceptual: string; gradingVectors: string };
+  gan: { dir: string; checkpoint: string; steps: number; config: DrganConfig; perceptual: string; gradingVectors: string; trainSamples: number };
   /** The real grader on synthetic images of each target grade (sampled lesions on new vessel trees). */
   controllability: GradingReport;
   swd: { fake: SwdResult; realReference: SwdResult; images: number };
@@ -216,7 +216,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
         // ---- 5. DR-GAN
         const ganDir = join(out, 'gan');
-        const trainCount = entries.filter((e) => e.split === 'train' && e.grade !== null).length;
+        // The GAN's subset: the train-split members of the first firstSamples phantoms (sample i of a
+        // phantom set does not depend on n, so these are exactly a firstSamples-phantom set's).
+        const ganEntries = s.gan.firstSamples === null ? entries : entries.slice(0, s.gan.firstSamples);
+        const ganLimit = s.gan.firstSamples === null ? undefined : ganEntries.filter((e) => e.split === 'train').length;
+        const trainCount = ganEntries.filter((e) => e.split === 'train' && e.grade !== null).length;
         const cfg = demoGanConfig(s, grader.featureDim, Math.floor(trainCount / s.gan.batchSize));
         const perceptual = s.gan.perceptual === 'grader'
           ? `the phase-2 grader's backbone (${graderFile}; method.md's fallback without VGG-19 weights, not the paper's VGG-19 loss)`
@@ -225,7 +229,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           log(`      perceptual loss: ${perceptual}`);
           return trainGan({
             data, out: ganDir, config: cfg, gradingSpace: spaceFile, grader: s.gan.perceptual === 'grader' ? graderFile : null,
-            seed: s.seed, lrDecay: s.gan.lrDecay, resume: existsSync(join(ganDir, 'latest.safetensors')),
+            seed: s.seed, lrDecay: s.gan.lrDecay, resume: existsSync(join(ganDir, 'latest.safetensors')), limit: ganLimit,
             sampleEvery: Math.max(1, Math.round(s.gan.steps / 4)), checkpointEvery: 0, progress, log: (l) => log(`      ${l}`),
           });
         });
@@ -349,7 +353,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           grader: { file: graderFile, featureDim: grader.featureDim, test, bestEpoch },
           gradingSpace: { file: spaceFile, counts: space.space.counts, split: space.split, plot: plotFile },
           gan: {
-            dir: ganDir, checkpoint: gan.latest, steps: gan.step, config: model.config, perceptual,
+            dir: ganDir, checkpoint: gan.latest, steps: gan.step, config: model.config, perceptual, trainSamples: trainCount,
             gradingVectors: `drawn from the grading space's Gaussian of the grade (${grader.featureDim}-d grader features)`,
           },
           controllability: evaluation.controllability,

@@ -52,6 +52,9 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   assert.deepEqual([g.discriminator.classPooling, g.discriminator.classInput], ['preNorm', 'imageOnly']);
   assert.deepEqual([g.loss.lambdaReconstruction, g.loss.reconstructionLesionWeight], [10, 20]);
   assert.ok(res.gan.steps > 0);
+  // The GAN trains on the first phantoms' train split only; the grader on the whole set.
+  const firstTrain = res.gan.trainSamples;
+  assert.ok(firstTrain > 0 && firstTrain < res.dataset.splitCounts.train, `GAN ${firstTrain} of ${res.dataset.splitCounts.train} training phantoms`);
   // Controllability: every synthetic image graded, per target grade.
   const n = res.settings.evaluation.controlPerGrade;
   assert.deepEqual(res.controllability.confusion.map((row) => row.reduce((a, b) => a + b, 0)), [n, n, n, n, n]);
