@@ -72,6 +72,11 @@ computed in this run; the phantom is a fixture with known ground truth, not a su
 <h3>Controllability: the grader on synthetic images</h3><p>${s.evaluation.controlPerGrade} synthetic images per target grade, lesions sampled by the lesion model for that grade on
 phantom vessel trees the GAN never saw, graded by the grader above (Tr-Real / Te-Fake). Accuracy <b>${fmt(ctl.accuracy)}</b>, kappa <b>${fmt(ctl.kappa)}</b>.
 Read it against the grader's own accuracy on real images above: a grader that confuses real grades confuses synthetic ones too.</p>${confusion(ctl, 'target')}
+<p>Per grade, the share read correctly: real test images (Tr-Real / Te-Real) against synthetic ones (Tr-Real / Te-Fake).</p>` +
+      table(['grade', '0', '1', '2', '3', '4'], [
+        ['real', ...t.tpr.map((v) => fmt(v, 2))],
+        ['synthetic', ...ctl.tpr.map((v) => fmt(v, 2))],
+      ]) + `
 <h3>Sliced Wasserstein distance (x1e3)</h3><p>${r.swd.images} held-out real images against synthetic images made from their own condition maps and grades;
 the same real images against as many real training images give the floor (what two samples of the real distribution score).</p>` +
       table(['level (px)', ...r.swd.fake.resolutions.map(String), 'average'], [

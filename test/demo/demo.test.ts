@@ -69,7 +69,10 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   assert.equal(lv.fake.images, res.swd.images);
   assert.ok(lv.real.channels.vessel!.mean < 0, `real vessel contrast ${lv.real.channels.vessel!.mean}`);
   assert.ok(Number.isFinite(lv.fake.channels.vessel!.mean));
-  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /Lesion visibility[\s\S]*synthetic \/ real/);
+  const report = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(report, /Lesion visibility[\s\S]*synthetic \/ real/);
+  // Per-grade recall on real test images next to synthetic ones (the grader caps controllability).
+  assert.match(report, /Tr-Real \/ Te-Real[\s\S]*<td>real<\/td>[\s\S]*<td>synthetic<\/td>/);
   // Five grades figure: labels, then 5 tiles of R per row; two rows (image, masks) per tree.
   const five = await sharp(res.figures.fiveGrades).metadata();
   assert.ok(five.width! > 5 * R && five.width! < 5 * (R + 20) + 200, `five-grades width ${five.width}`);
