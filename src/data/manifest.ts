@@ -63,6 +63,15 @@ export function splitForId(id: string, valFraction = 0.1, testFraction = 0.1): S
   return 'train';
 }
 
+/**
+ * The condition channels a sample has a mask file for that is marked known or predicted, in
+ * CONDITION_CHANNELS order: the masks synthesis and evaluation read as the sample's condition.
+ */
+export function conditionMaskChannels(e: ManifestEntry): ConditionChannel[] {
+  const use = new Set([...e.known, ...e.predicted]);
+  return CONDITION_CHANNELS.filter((ch) => e.masks[ch] && use.has(ch));
+}
+
 export function readManifest(dir: string): ManifestEntry[] {
   const path = join(dir, 'manifest.jsonl');
   if (!existsSync(path)) throw new Error(`${path}: no manifest.jsonl (is ${dir} a prepared data set? see drgan prepare / drgan phantom)`);

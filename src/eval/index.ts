@@ -10,4 +10,4 @@ export { INCEPTION_WEIGHTS_ENV, MissingInceptionWeightsError, STANDARD_INCEPTION
 export { IMAGE_EXTENSIONS, groupByGrade, openImageSet, readImageBatches, type ImageBatch, type ImageItem, type ImageSet, type OpenImageSetOptions, type ReadBatchesOptions } from './image-sets.js';
 export { ExactScores, ScoreHistogram, makeAccumulator, segmentationMetrics, type ScoreAccumulator, type SegmentationMetrics } from './segmentation-metrics.js';
 export { HIGH_PASS_RADIUS, LesionContrastAccumulator, MIN_CHANNEL_PIXELS, boxMean, contrastRatios, greenHighPass, lesionContrast, type ChannelContrastSummary, type ChannelMasks, type ImageLesionContrast, type LesionContrastInput, type LesionContrastSummary } from './lesion-contrast.js';
-export { entryChannels, measureEntry, measureLesionContrast, type MeasureLesionContrastOptions, type SetLesionContrast } from './lesion-contrast-set.js';
+export { measureEntry, measureLesionContrast, type MeasureLesionContrastOptions, type SetLesionContrast } from './lesion-contrast-set.js';

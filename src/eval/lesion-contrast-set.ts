@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { DataError } from '../data/errors.js';
 import { readImage, readMask, type GreyImage } from '../data/image-io.js';
-import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type ManifestEntry, type Split } from '../data/manifest.js';
+import { CONDITION_CHANNELS, conditionMaskChannels, readManifest, type ManifestEntry, type Split } from '../data/manifest.js';
 import { resizeNearest } from '../data/mask-resize.js';
 import { LesionContrastAccumulator, lesionContrast, type ChannelMasks, type ImageLesionContrast, type LesionContrastSummary } from './lesion-contrast.js';
 
@@ -35,15 +35,9 @@ function resizePlane(src: GreyImage, dw: number, dh: number): Uint8Array {
   return src.width === dw && src.height === dh ? src.data : resizeNearest(src.data, src.width, src.height, dw, dh);
 }
 
-/** The channels an entry has masks for (known or predicted), in condition order. */
-export function entryChannels(e: ManifestEntry): ConditionChannel[] {
-  const use = new Set([...e.known, ...e.predicted]);
-  return CONDITION_CHANNELS.filter((ch) => e.masks[ch] && use.has(ch));
-}
-
 /** One sample's contrast, its image and masks read from `dir` (and resized to `size` when given). */
 export async function measureEntry(dir: string, e: ManifestEntry, size?: number): Promise<ImageLesionContrast> {
-  const channels = entryChannels(e);
+  const channels = conditionMaskChannels(e);
   if (channels.length === 0) {
     throw new DataError(join(dir, 'manifest.jsonl'), `sample "${e.id}" has no condition masks (none of ${CONDITION_CHANNELS.join(', ')} is listed in masks and marked known or predicted), so its lesion contrast cannot be measured`);
   }

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import * as torch from '../torch/index.js';
-import { CONDITION_CHANNELS, readManifest, type ConditionChannel, type ManifestEntry } from '../data/manifest.js';
+import { CONDITION_CHANNELS, conditionMaskChannels, readManifest, type ConditionChannel, type ManifestEntry } from '../data/manifest.js';
 import { readImage, readMask } from '../data/image-io.js';
 import { DataError } from '../data/errors.js';
 import { resizeNearest } from './mask-geometry.js';
@@ -71,11 +71,8 @@ export async function loadDatasetCondition(dir: string, id: string, size?: numbe
 export async function loadEntryCondition(dir: string, entry: ManifestEntry, size?: number): Promise<ConditionMasks> {
   const id = entry.id;
   const channels: ConditionMasks['channels'] = {};
-  const use = new Set([...entry.known, ...entry.predicted]);
-  for (const ch of CONDITION_CHANNELS) {
-    const rel = entry.masks[ch];
-    if (!rel || !use.has(ch)) continue;
-    const file = join(dir, rel);
+  for (const ch of conditionMaskChannels(entry)) {
+    const file = join(dir, entry.masks[ch]!);
     const m = await readMask(file);
     checkSize(file, m.width, m.height, entry.size, `the ${ch} mask of "${id}"`);
     channels[ch] = m.data;

@@ -6,19 +6,8 @@ import { CONDITION_CHANNELS, type Split } from '../../data/manifest.js';
 import { contrastRatios, type ChannelContrastSummary } from '../../eval/lesion-contrast.js';
 import { measureLesionContrast, type SetLesionContrast } from '../../eval/lesion-contrast-set.js';
 import type { Command } from '../command.js';
+import { progressLines } from '../progress-lines.js';
 import { UsageError } from '../flags.js';
-
-/** Progress on stderr, only where a person watches it (a terminal), every 5 s at most. */
-function progress(what: string): (done: number, total: number) => void {
-  if (!process.stderr.isTTY) return () => {};
-  let last = Date.now();
-  return (done, total) => {
-    if (Date.now() - last > 5000 || done === total) {
-      last = Date.now();
-      process.stderr.write(`${what}: ${done}/${total}\n`);
-    }
-  };
-}
 
 function cell(s: ChannelContrastSummary | undefined): string {
   return s ? `${s.mean.toFixed(2)} ± ${s.se.toFixed(2)} (${s.n})` : '-';
@@ -43,7 +32,7 @@ export const evalLesionsCommand: Command = {
     for (const which of ['real', 'fake'] as const) {
       const dir = f[which] as string | undefined;
       if (dir === undefined) continue;
-      const report = progress(`${which} images`);
+      const report = progressLines(`${which} images`);
       sets.push({ which, r: await measureLesionContrast(dir, { ...opts, onSample: (done, total) => report(done, total) }) });
     }
     const real = sets.find((s) => s.which === 'real')?.r;

@@ -15,6 +15,7 @@ import { SwdDescriptorSet, swdFromDescriptors, type SwdResult } from '../../eval
 import type { Split } from '../../data/manifest.js';
 import * as torch from '../../torch/index.js';
 import type { Command } from '../command.js';
+import { progressLines } from '../progress-lines.js';
 import { UsageError, type FlagSpecs, type FlagValues } from '../flags.js';
 
 type Tensor = torch.Tensor;
@@ -37,19 +38,6 @@ const EXTRACTOR_FLAGS: FlagSpecs = {
   device: { kind: 'string', default: 'cpu', help: 'where the feature network runs (cpu, cuda, cuda:1)' },
 };
 
-/** Progress on stderr, only where a person watches it (a terminal), every 5 s at most. */
-function progress(what: string): (done: number, total: number) => void {
-  if (!process.stderr.isTTY) return () => {};
-  let last = Date.now();
-  return (done, total) => {
-    const now = Date.now();
-    if (now - last > 5000 || done === total) {
-      last = now;
-      process.stderr.write(`${what}: ${done}/${total}\n`);
-    }
-  };
-}
-
 function openSets(f: FlagValues, realToo = true): { real?: ImageSet; fake: ImageSet } {
   const split = f.split as Split | 'all';
   return { real: realToo ? openImageSet(f.real as string, { split }) : undefined, fake: openImageSet(f.fake as string, { split }) };
@@ -61,7 +49,7 @@ async function openExtractor(f: FlagValues): Promise<FeatureExtractor> {
 
 /** Features of a set's images; `visit` gets each batch's features [B, D] with its items. */
 async function forEachFeatureBatch(items: readonly ImageItem[], ex: FeatureExtractor, f: FlagValues, label: string, visit: (feats: Tensor, items: ImageItem[]) => void): Promise<void> {
-  const report = progress(`${label} features`);
+  const report = progressLines(`${label} features`);
   let done = 0;
   for await (const b of readImageBatches(items, { batchSize: f.batch as number, size: f.size as number | undefined, label })) {
     const feats = ex.features(b.images);
@@ -323,7 +311,7 @@ async function swdOfItems(real: ImageItem[], fake: ImageItem[], f: FlagValues, w
   try {
     for (const [which, items] of [['real', a], ['fake', b]] as const) {
       const set = new SwdDescriptorSet(opts);
-      const report = progress(`${what}${which} patches`);
+      const report = progressLines(`${what}${which} patches`);
       let done = 0;
       try {
         for await (const batch of readImageBatches(items, { batchSize: f.batch as number, size: f.size as number | undefined, label: which })) {
