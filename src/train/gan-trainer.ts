@@ -322,7 +322,7 @@ export async function trainGan(o: GanTrainOptions): Promise<GanTrainResult> {
   if (resumed) {
     st = resumed.state as unknown as RunState;
     const checks: [string, unknown, unknown][] = [['config', o.config, st.config], ['seed', o.seed, st.seed], ['lrDecay', o.lrDecay, st.lrDecay],
-      ['limit (first N training samples)', o.limit === undefined ? undefined : o.limit, st.limit ?? null]];
+      ['limit (first N training samples)', o.limit, st.limit ?? null]];
     for (const [what, given, saved] of checks) {
       if (given === undefined) continue;
       const diff = configDifferences(given, saved);

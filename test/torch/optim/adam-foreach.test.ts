@@ -118,21 +118,26 @@ test('a state saved by the foreach path resumes in the loop and the other way ro
   }
 });
 
-/** Operator calls (not metadata reads) made by one step over n parameters. */
+/** Operator calls (not metadata reads) that fn makes. */
+function countOpCalls(fn: () => void): number {
+  const original = native.callOp;
+  let calls = 0;
+  native.callOp = (...args) => { calls++; return original(...args); };
+  try {
+    fn();
+  } finally {
+    native.callOp = original;
+  }
+  return calls;
+}
+
+/** Operator calls made by one step over n parameters. */
 function opCallsForStep(n: number, foreach: boolean): number {
   const params = Array.from({ length: n }, (_, i) => torch.randn([3, i + 1]).requiresGrad_(true));
   const opt = new torch.optim.Adam(params, { lr: 0.01, weightDecay: 0.1, foreach });
   const step = (): number => {
     for (const p of params) p.grad = torch.randn(p.shape);
-    const original = native.callOp;
-    let calls = 0;
-    native.callOp = (...args) => { calls++; return original(...args); };
-    try {
-      opt.step();
-    } finally {
-      native.callOp = original;
-    }
-    return calls;
+    return countOpCalls(() => opt.step());
   };
   step(); // the first step also creates the moments
   const calls = step();
@@ -170,14 +175,7 @@ test('foreach: the option is checked, appears in stateDict only when given, and 
   const opt = new torch.optim.Adam(params);
   for (const q of params) q.grad = torch.onesLike(q);
   opt.step(); // the first step also creates the moments (two calls per parameter)
-  const original = native.callOp;
-  let calls = 0;
-  native.callOp = (...args) => { calls++; return original(...args); };
-  try {
-    opt.step();
-  } finally {
-    native.callOp = original;
-  }
+  const calls = countOpCalls(() => opt.step());
   assert.ok(calls < 40, `default step made ${calls} operator calls for 40 parameters`);
   opt.disposeState();
 });
