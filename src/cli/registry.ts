@@ -17,6 +17,7 @@ import { experimentReadingCommand, experimentReadingScoreCommand } from './comma
 import { reportCommand } from './commands/report.js';
 import { fitLesionsCommand } from './commands/fit-lesions.js';
 import { synthCommand } from './commands/synth.js';
+import { exportCommand } from './commands/export.js';
 import { demoCommand } from './commands/demo.js';
 
-export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, evalLesionsCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, experimentReadingCommand, experimentReadingScoreCommand, fitLesionsCommand, synthCommand, reportCommand];
+export const commands: Command[] = [demoCommand, phantomCommand, prepareCommand, trainSegCommand, trainCamCommand, evalSegCommand, masksCommand, trainGraderCommand, evalGraderCommand, evalFidCommand, evalKidCommand, evalSwdCommand, evalLesionsCommand, latentCommand, trainGanCommand, experimentAugmentCommand, experimentAblationCommand, experimentReadingCommand, experimentReadingScoreCommand, fitLesionsCommand, synthCommand, exportCommand, reportCommand];

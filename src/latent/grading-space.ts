@@ -96,6 +96,9 @@ export class GradingSpaceAccumulator {
   }
 }
 
+/** What a grading space file's metadata holds (besides its tensors). */
+export interface GradingSpaceMeta { dim: number; numGrades: number; counts: number[]; covariance: boolean; source?: string }
+
 export class GradingSpace {
   constructor(
     readonly dim: number,
@@ -142,7 +145,8 @@ export class GradingSpace {
     }
   }
 
-  save(path: string): void {
+  /** The space as named tensors (borrowed, not copies) and JSON metadata: what save writes and fromTensors reads. */
+  toTensors(): { tensors: Map<string, Tensor>; meta: GradingSpaceMeta } {
     const tensors = new Map<string, Tensor>();
     this.means.forEach((m, g) => {
       if (!m) return;
@@ -151,7 +155,11 @@ export class GradingSpace {
       const c = this.covariances?.[g];
       if (c) tensors.set(`cov.${g}`, c);
     });
-    const meta = { dim: this.dim, numGrades: this.numGrades, counts: this.counts, covariance: this.covariances !== null, source: this.source };
+    return { tensors, meta: { dim: this.dim, numGrades: this.numGrades, counts: this.counts, covariance: this.covariances !== null, source: this.source } };
+  }
+
+  save(path: string): void {
+    const { tensors, meta } = this.toTensors();
     torch.io.saveSafetensors(path, tensors, { format: 'pt', [GRADING_SPACE_META_KEY]: JSON.stringify(meta) });
   }
 
@@ -159,28 +167,53 @@ export class GradingSpace {
     const header = torch.io.readSafetensorsHeader(path);
     const raw = header.metadata[GRADING_SPACE_META_KEY];
     if (raw === undefined) throw new Error(`${path}: not a grading space file (no "${GRADING_SPACE_META_KEY}" metadata; write one with drgan latent)`);
-    const meta = JSON.parse(raw) as { dim: number; numGrades: number; counts: number[]; covariance: boolean; source?: string };
-    if (!Array.isArray(meta.counts) || meta.counts.length !== meta.numGrades) throw new Error(`${path}: metadata counts must list ${meta.numGrades} numbers`);
     const all = torch.io.loadSafetensors(path);
+    try {
+      return GradingSpace.fromTensors(all, JSON.parse(raw) as GradingSpaceMeta, path);
+    } finally {
+      for (const t of all.values()) t.dispose();
+    }
+  }
+
+  /**
+   * A space from named tensors and metadata (a grading space file, or one embedded in an
+   * exported generator). The tensors are copied: the caller still owns and frees its own.
+   * `name` says where they came from in errors.
+   */
+  static fromTensors(all: ReadonlyMap<string, Tensor>, meta: GradingSpaceMeta, name: string): GradingSpace {
+    if (!Number.isInteger(meta.dim) || meta.dim < 1) throw new Error(`${name}: grading space metadata "dim" must be a positive integer, got ${JSON.stringify(meta.dim)}`);
+    if (!Array.isArray(meta.counts) || meta.counts.length !== meta.numGrades) throw new Error(`${name}: metadata counts must list ${meta.numGrades} numbers`);
     const take = (k: string, shape: number[], need: boolean): Tensor | null => {
       const t = all.get(k) ?? null;
       if (!t) {
-        if (need) throw new Error(`${path}: missing tensor "${k}"`);
+        if (need) throw new Error(`${name}: missing tensor "${k}"`);
         return null;
       }
-      if (t.shape.join(',') !== shape.join(',')) throw new Error(`${path}: "${k}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
-      return torch.keep(t);
+      if (t.shape.join(',') !== shape.join(',')) throw new Error(`${name}: "${k}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      return torch.keep(t.clone());
     };
     const D = meta.dim;
     const has = meta.counts.map((c) => c > 0);
-    const space = new GradingSpace(
-      D, meta.counts,
-      has.map((h, g) => (h ? take(`mean.${g}`, [D], true) : null)),
-      has.map((h, g) => (h ? take(`var.${g}`, [D], true) : null)),
-      meta.covariance ? has.map((h, g) => (h ? take(`cov.${g}`, [D, D], true) : null)) : null,
-      meta.source ?? '',
-    );
-    return space;
+    const taken: Tensor[] = [];
+    const keepTaken = (t: Tensor | null) => { if (t) taken.push(t); return t; };
+    try {
+      return new GradingSpace(
+        D, meta.counts,
+        has.map((h, g) => keepTaken(h ? take(`mean.${g}`, [D], true) : null)),
+        has.map((h, g) => keepTaken(h ? take(`var.${g}`, [D], true) : null)),
+        meta.covariance ? has.map((h, g) => keepTaken(h ? take(`cov.${g}`, [D, D], true) : null)) : null,
+        meta.source ?? '',
+      );
+    } catch (err) {
+      for (const t of taken) t.dispose();
+      throw err;
+    }
+  }
+
+  /** An independent copy (its own tensors), for a holder that frees what it is given. */
+  copy(): GradingSpace {
+    const { tensors, meta } = this.toTensors();
+    return GradingSpace.fromTensors(tensors, meta, 'grading space copy');
   }
 
   dispose(): void {

@@ -13,6 +13,7 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { GAN_CHECKPOINT_KIND, GradingVectors } from '../train/gan-trainer.js';
 import { conditionTensor, resizeCondition, type ConditionMasks } from './condition-io.js';
 import { checkGrade } from './lesion-sampler.js';
+import { GENERATOR_EXPORT_KIND, type ExportedGeneratorState } from './export-model.js';
 
 export type GradeSource = 'given' | 'predicted';
 
@@ -94,6 +95,8 @@ export interface SynthesisModel {
   modelId: string;
   /** Grading space path the model was trained with (from the checkpoint), if any. */
   gradingSpacePath: string | null;
+  /** An exported generator's own grading space (drgan export); null for a training checkpoint. */
+  embeddedGradingSpace: GradingSpace | null;
   path: string;
 }
 
@@ -104,32 +107,61 @@ export async function fileSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** A generator from a DR-GAN training checkpoint (drgan train gan): config and stage from its metadata. */
+/**
+ * A generator from a DR-GAN training checkpoint (drgan train gan) or an exported generator
+ * (drgan export): config and stage from its metadata; float16 weights are loaded as float32.
+ */
 export async function loadSynthesisModel(path: string, o: { device?: torch.Device } = {}): Promise<SynthesisModel> {
-  const ck = loadCheckpoint(path, GAN_CHECKPOINT_KIND);
+  const ck = loadCheckpoint(path);
+  let space: GradingSpace | null = null;
   try {
-    const state = ck.state as { config?: DrganConfig; stage?: number; gradingSpace?: string | null };
+    if (ck.kind !== GAN_CHECKPOINT_KIND && ck.kind !== GENERATOR_EXPORT_KIND) {
+      throw new Error(`${path}: a "${ck.kind}" file, expected a DR-GAN training checkpoint ("${GAN_CHECKPOINT_KIND}") or an exported generator ("${GENERATOR_EXPORT_KIND}")`);
+    }
+    const state = ck.state as Partial<ExportedGeneratorState> & { config?: DrganConfig; stage?: number; gradingSpace?: unknown };
     if (!state.config) throw new Error(`${path}: the checkpoint stores no config (state.config); cannot rebuild the generator`);
     validateConfig(state.config);
     const G = new Generator(state.config, state.stage === 2 ? 2 : 1);
     if (!ck.modules.G) throw new Error(`${path}: no generator weights (module "G") in the checkpoint (has: ${Object.keys(ck.modules).join(', ') || 'none'})`);
+    const weights = new Map<string, torch.Tensor>();
+    for (const [k, v] of ck.modules.G) weights.set(k, v.dtype === 'float16' ? v.float() : v);
     try {
-      G.loadStateDict(ck.modules.G);
+      G.loadStateDict(weights);
     } catch (err) {
       throw new Error(`${path}: generator weights do not fit its config: ${(err as Error).message}`);
+    } finally {
+      for (const [k, v] of weights) if (v !== ck.modules.G.get(k)) v.dispose();
+    }
+    let spacePath: string | null = null;
+    if (ck.kind === GENERATOR_EXPORT_KIND) {
+      const meta = state.gradingSpace as ExportedGeneratorState['gradingSpace'];
+      if (meta) {
+        if (!ck.modules.space) throw new Error(`${path}: the metadata names an embedded grading space but the file holds no "space" tensors`);
+        space = GradingSpace.fromTensors(ck.modules.space, meta, `${path} (embedded grading space)`);
+        spacePath = meta.file;
+      }
+    } else {
+      spacePath = (state.gradingSpace as string | null | undefined) ?? null;
     }
     const device = o.device ?? 'cpu';
     if (device !== 'cpu') G.to({ device });
     G.eval();
-    return { generator: G, config: state.config, modelId: await fileSha256(path), gradingSpacePath: state.gradingSpace ?? null, path };
+    return { generator: G, config: state.config, modelId: await fileSha256(path), gradingSpacePath: spacePath, embeddedGradingSpace: space, path };
+  } catch (err) {
+    space?.dispose();
+    throw err;
   } finally {
     ck.dispose();
   }
 }
 
-/** The grading space to draw z from: the one given, else the checkpoint's (when the file is still there), else null. */
+/**
+ * The grading space to draw z from (the caller's to dispose): the one given, else an exported
+ * model's embedded one, else the checkpoint's file (when it is still there), else null.
+ */
 export function resolveGradingSpace(model: SynthesisModel, given: string | null | undefined, log: (m: string) => void = () => {}): GradingSpace | null {
   if (model.config.ablation.noAGM) return null;
+  if (!given && model.embeddedGradingSpace) return model.embeddedGradingSpace.copy();
   const path = given ?? model.gradingSpacePath;
   if (!path) {
     log('note: the model was trained without a grading space; z is the trainer\'s fixed one-hot grade embedding');

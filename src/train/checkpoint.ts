@@ -25,7 +25,8 @@ const FORMAT_VERSION = 1;
 export interface CheckpointContent {
   /** What trained it ("drgan-gan"); checked on load. */
   kind: string;
-  modules: Record<string, torch.nn.Module>;
+  /** Live modules, or state dicts already taken (an export that stores converted weights). */
+  modules: Record<string, torch.nn.Module | ReadonlyMap<string, Tensor>>;
   optimizers?: Record<string, AnyOptimizer>;
   /** JSON-serialisable run state: stage, step, epoch, loader position, resolved config... */
   state: Record<string, unknown>;
@@ -65,7 +66,7 @@ export function serializeCheckpoint(c: CheckpointContent): Uint8Array {
   try {
     for (const [name, m] of Object.entries(c.modules)) {
       checkName(name, 'module');
-      for (const [k, v] of m.stateDict()) tensors.set(`module.${name}.${k}`, v);
+      for (const [k, v] of m instanceof Map ? m : (m as torch.nn.Module).stateDict()) tensors.set(`module.${name}.${k}`, v);
     }
     for (const [name, opt] of Object.entries(c.optimizers ?? {})) {
       checkName(name, 'optimizer');

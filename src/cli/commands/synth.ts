@@ -15,7 +15,7 @@ export const synthCommand: Command = {
   summary: 'synthesise fundus photos with a trained DR-GAN from given or sampled lesion masks, as a prepared data set',
   usage: 'drgan synth --model CKPT --out DIR [--grade K] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--grading-space FILE] [--device cpu|cuda[:N]]',
   flags: {
-    model: { kind: 'string', required: true, help: 'DR-GAN checkpoint (drgan train gan: latest.safetensors or step-*.safetensors)' },
+    model: { kind: 'string', required: true, help: 'DR-GAN checkpoint (drgan train gan: latest.safetensors or step-*.safetensors) or an exported model (drgan export)' },
     out: { kind: 'string', required: true, help: 'output folder: a prepared data set (re-running resumes; existing images are skipped)' },
     grade: { kind: 'int', min: 0, max: NUM_GRADES - 1, help: 'target ICDR grade; omitted: all five grades with --sample-lesions, else predicted from the masks by the grade head' },
     masks: { kind: 'string', help: 'condition masks: dataset:DIR (every sample), a folder of channel PNGs (vessel.png, MA.png, ...), or one painted PNG (colour key in docs/synthesis.md); with --sample-lesions the vessel trees to draw lesions on' },
@@ -25,7 +25,7 @@ export const synthCommand: Command = {
     n: { kind: 'int', min: 1, help: 'images per grade with --sample-lesions (default 1); with given masks: images in all (default: one per data set sample, 1 for a folder/painting)' },
     seed: { kind: 'int', default: 0, min: 0, help: 'seeds lesion layouts, grading vectors and AGM noise' },
     size: { kind: 'int', min: 8, max: 8192, help: 'side of the written images and masks (default: the generator output size)' },
-    'grading-space': { kind: 'string', help: "grading space file (drgan latent); default the one the model was trained with" },
+    'grading-space': { kind: 'string', help: "grading space file (drgan latent); default an exported model's embedded one, else the one the model was trained with" },
     quiet: { kind: 'bool', default: false, help: 'no progress bar' },
     device: DEVICE_FLAG,
   },
