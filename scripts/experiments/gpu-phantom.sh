@@ -100,6 +100,8 @@ drgan train gan --data "$WORK/real" --out "$WORK/gan" --config "$WORK/gan.json" 
   --no-perceptual --device "$DEVICE" --sample-every 500 --checkpoint-every 0 --cache-mb "$CACHE_MB" \
   --max-minutes "$MAX_MINUTES" > "$WORK/gan.log" 2>&1
 
+# A self-contained float16 copy of the generator (grading space embedded) to take away and diagnose elsewhere.
+drgan export --model "$WORK/gan/latest.safetensors" --out "$WORK/generator-f16.safetensors" --half > "$WORK/export.log" 2>&1
 stamp "synthesis: $PER_GRADE per grade"
 drgan synth --model "$WORK/gan/latest.safetensors" --out "$WORK/synth" --sample-lesions --lesion-model "$WORK/lesions.json" \
   --masks "dataset:$WORK/real" --n "$PER_GRADE" --seed 1 --quiet --device "$DEVICE" > "$WORK/synth.log" 2>&1
