@@ -293,20 +293,46 @@ export class Generator extends nn.Module {
   }
 
   /**
-   * c [N, condCh, R, R] in [0, 1] (8 channels are narrowed to the configured ones),
-   * z [N, gradingVectorDim] (null when ablation.noAGM).
+   * The AGM noise for a batch whose sample i is drawn as drawNoise(1, seeds[i]) would draw
+   * it: a batch of seeded images then gets each image's own noise, as if made alone.
    */
-  forward(c: torch.Tensor, z: torch.Tensor | null, noiseSeed?: number): GeneratorOutput {
+  drawNoiseForSeeds(seeds: number[]): torch.Tensor[] {
+    if (!seeds.length) throw new Error('Generator.drawNoiseForSeeds: no seeds');
+    const each = seeds.map((seed) => this.drawNoise(1, seed));
+    try {
+      return each[0].map((_, k) => torch.cat(each.map((n) => n[k]), 0));
+    } finally {
+      for (const n of each) for (const t of n) t.dispose();
+    }
+  }
+
+  /**
+   * c [N, condCh, R, R] in [0, 1] (8 channels are narrowed to the configured ones),
+   * z [N, gradingVectorDim] (null when ablation.noAGM). `noise`: a seed for the whole
+   * batch's AGM noise, the noise itself (drawNoise / drawNoiseForSeeds), or nothing (the
+   * global random stream).
+   */
+  forward(c: torch.Tensor, z: torch.Tensor | null, noise?: number | torch.Tensor[]): GeneratorOutput {
     const R = this.cfg.resolution;
     return torch.tidy(() => {
       const cond = selectConditionChannels(c, this.cfg);
       const s = cond.shape;
       if (s[2] !== R || s[3] !== R) throw new Error(`Generator: expected a condition map at R=${R} ([N, C, ${R}, ${R}]), got shape [${c.shape.join(', ')}]`);
       if (z && (z.shape.length !== 2 || z.shape[0] !== s[0])) throw new Error(`Generator: expected z [${s[0]}, ${this.cfg.generator.gradingVectorDim}], got shape [${z.shape.join(', ')}]`);
-      const noise = this.cfg.ablation.noAGM ? undefined : this.drawNoise(s[0], noiseSeed);
+      let agmNoise: torch.Tensor[] | undefined;
+      if (!this.cfg.ablation.noAGM) {
+        if (Array.isArray(noise)) {
+          const want = this.global.noiseShapes(s[0], R / 2);
+          const got = noise.map((t) => t.shape.join(','));
+          if (got.join(' ') !== want.map((w) => w.join(',')).join(' ')) {
+            throw new Error(`Generator: AGM noise must be ${want.length} tensors of shapes ${want.map((w) => `[${w.join(', ')}]`).join(' ')}, got ${got.map((g) => `[${g.split(',').join(', ')}]`).join(' ') || 'none'}`);
+          }
+          agmNoise = noise;
+        } else agmNoise = this.drawNoise(s[0], noise);
+      }
       const half = downsample(cond);
-      if (!this.localEnhancer) return this.global.forward(half, z, noise);
-      const { features, gradeLogits } = this.global.run(half, z, noise);
+      if (!this.localEnhancer) return this.global.forward(half, z, agmNoise);
+      const { features, gradeLogits } = this.global.run(half, z, agmNoise);
       return { image: this.localEnhancer.forward(cond, features), gradeLogits };
     });
   }

@@ -2,7 +2,7 @@
 // (synth/batch.ts). Either from given masks (a data set, a folder of channel PNGs, a painted
 // PNG) or with lesions sampled for a target grade on any vessel tree (--sample-lesions).
 import { CONDITION_CHANNELS, NUM_GRADES } from '../../data/manifest.js';
-import { generateSyntheticSet, givenMaskJobs, phantomStructures, sampledLesionJobs, structureSource, type SynthJob } from '../../synth/batch.js';
+import { defaultSynthesisBatch, generateSyntheticSet, givenMaskJobs, phantomStructures, sampledLesionJobs, structureSource, type SynthJob } from '../../synth/batch.js';
 import { conditionSourceKind, loadDatasetCondition, loadFolderCondition, type ConditionMasks } from '../../synth/condition-io.js';
 import { LesionModel } from '../../synth/lesion-sampler.js';
 import { loadSynthesisModel, resolveGradingSpace } from '../../synth/synthesize.js';
@@ -13,7 +13,7 @@ import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'synthesise fundus photos with a trained DR-GAN from given or sampled lesion masks, as a prepared data set',
-  usage: 'drgan synth --model CKPT --out DIR [--grade K] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--grading-space FILE] [--device cpu|cuda[:N]]',
+  usage: 'drgan synth --model CKPT --out DIR [--grade K] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--batch B] [--grading-space FILE] [--device cpu|cuda[:N]]',
   flags: {
     model: { kind: 'string', required: true, help: 'DR-GAN checkpoint (drgan train gan: latest.safetensors or step-*.safetensors) or an exported model (drgan export)' },
     out: { kind: 'string', required: true, help: 'output folder: a prepared data set (re-running resumes; existing images are skipped)' },
@@ -25,6 +25,7 @@ export const synthCommand: Command = {
     n: { kind: 'int', min: 1, help: 'images per grade with --sample-lesions (default 1); with given masks: images in all (default: one per data set sample, 1 for a folder/painting)' },
     seed: { kind: 'int', default: 0, min: 0, help: 'seeds lesion layouts, grading vectors and AGM noise' },
     size: { kind: 'int', min: 8, max: 8192, help: 'side of the written images and masks (default: the generator output size)' },
+    batch: { kind: 'int', min: 1, max: 1024, help: 'images per generator pass (default: 8 up to R = 256, fewer above: the pixels of 8 images at 256); the same value makes the same pixels on a resume, 1 exactly the one-image library call' },
     'grading-space': { kind: 'string', help: "grading space file (drgan latent); default an exported model's embedded one, else the one the model was trained with" },
     quiet: { kind: 'bool', default: false, help: 'no progress bar' },
     device: DEVICE_FLAG,
@@ -66,7 +67,8 @@ export const synthCommand: Command = {
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
     try {
-      const r = await generateSyntheticSet({ model, gradingSpace: space, out: flags.out as string, jobs, size: flags.size as number | undefined, progress: !(flags.quiet as boolean), signal: ac.signal });
+      const batchSize = (flags.batch as number | undefined) ?? defaultSynthesisBatch(R);
+      const r = await generateSyntheticSet({ model, gradingSpace: space, out: flags.out as string, jobs, size: flags.size as number | undefined, batchSize, progress: !(flags.quiet as boolean), signal: ac.signal });
       console.log(`${r.written} written, ${r.skipped} already there${r.stopped ? ' (interrupted: run again to continue)' : ''}; model ${model.modelId.slice(0, 12)}; channels ${CONDITION_CHANNELS.length}; data set in ${flags.out as string}`);
       return r.stopped ? 130 : 0;
     } finally {
