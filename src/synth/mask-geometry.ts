@@ -124,6 +124,14 @@ export interface RetinaFrame {
   discAssumed: boolean;
 }
 
+/**
+ * The retinal quadrant of pixel (x, y) about the FOV centre, as ICDR's 4-2-1 rule counts
+ * haemorrhages: 0 superior-temporal, 1 superior-nasal, 2 inferior-temporal, 3 inferior-nasal.
+ */
+export function quadrantOf(frame: RetinaFrame, x: number, y: number): number {
+  return (y >= frame.fovY ? 2 : 0) + ((x - frame.fovX) * frame.nasal > 0 ? 1 : 0);
+}
+
 /** Disc-fovea distance in disc diameters (textbook value, as the phantom's anatomy). */
 export const DISC_FOVEA_DD = 2.5;
 /** Disc diameter in FOV radii for a 45-degree field, used only when no disc mask is known. */

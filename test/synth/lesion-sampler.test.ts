@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest, type ManifestEntry } from '../../src/data/manifest.js';
 import { renderPhantom } from '../../src/phantom/render.js';
-import { gradeFromLesions, type LesionSummary } from '../../src/phantom/grading.js';
+import { gradeFromLesions, SEVERE_HE_PER_QUADRANT, type LesionSummary } from '../../src/phantom/grading.js';
 import { bankPathFor, countLesions, LESION_TYPES, LesionModel, type SampledLesions, type StructureMasks } from '../../src/synth/lesion-sampler.js';
-import { connectedComponents, retinaFrame } from '../../src/synth/mask-geometry.js';
+import { connectedComponents, quadrantOf, retinaFrame } from '../../src/synth/mask-geometry.js';
 import { phantomSet } from './fixtures.js';
 
 let dir = '';
@@ -32,11 +32,7 @@ function summarize(s: SampledLesions, st: StructureMasks): LesionSummary {
   const c = countLesions(s.masks, st.size);
   const f = retinaFrame(st.optic_disc, st.fov ?? null, st.size);
   const heQuadrants: [number, number, number, number] = [0, 0, 0, 0];
-  for (const comp of connectedComponents(s.masks.HE, st.size, st.size)) {
-    const inferior = comp.cy >= f.fovY ? 2 : 0;
-    const nasal = (comp.cx - f.fovX) * f.nasal > 0 ? 1 : 0;
-    heQuadrants[inferior + nasal]++;
-  }
+  for (const comp of connectedComponents(s.masks.HE, st.size, st.size)) heQuadrants[quadrantOf(f, comp.cx, comp.cy)]++;
   return { ...c, heQuadrants, beadedQuadrants: 0 };
 }
 
@@ -150,4 +146,75 @@ test('bad sampling input gives clear errors', () => {
   assert.throws(() => model.sample(st, 5, 1), /grade must be an integer in 0\.\.4, got 5/);
   assert.throws(() => model.sample(st, -1, 1), /grade must be/);
   assert.throws(() => model.sample({ ...st, vessel: new Uint8Array(10) }, 2, 1), /"vessel" has 10 pixels, expected 128x128/);
+});
+
+test('per-quadrant counts: each image\'s split adds up to its count and follows the phantom\'s drawn haemorrhages per quadrant', () => {
+  const d = model.data;
+  const he = LESION_TYPES.indexOf('HE');
+  for (let g = 0; g < 5; g++) {
+    const eg = entries.filter((e) => e.grade === g);
+    d.counts[g].forEach((row, i) => {
+      row.forEach((n, t) => {
+        const q = d.quadrants![g][i][t];
+        if (n === null) assert.equal(q, null);
+        else assert.equal(q!.reduce((a, b) => a + b, 0), n, `grade ${g} image ${i} type ${LESION_TYPES[t]}`);
+      });
+      // The phantom numbers its quadrants its own way: compare the sorted splits.
+      const drawn = [...(eg[i].meta!.heQuadrants as number[])].sort((a, b) => a - b);
+      const learned = [...d.quadrants![g][i][he]!].sort((a, b) => a - b);
+      const off = drawn.reduce((a, v, k) => a + Math.abs(v - learned[k]), 0);
+      assert.ok(off <= 0.2 * drawn.reduce((a, b) => a + b, 0) + 2, `grade ${g} image ${i}: drawn ${drawn}, learned ${learned}`);
+    });
+  }
+});
+
+test('grade-3 layouts keep severe NPDR\'s haemorrhages in every quadrant as often as the fitted photos do', () => {
+  // The fitted set's grade-3 photos judged from their masks alone (venous beading is not a mask).
+  const severeByHe = entries.filter((e) => e.grade === 3).map((e) => (e.meta!.heQuadrants as number[]).every((n) => n >= SEVERE_HE_PER_QUADRANT));
+  const realShare = severeByHe.filter(Boolean).length / severeByHe.length;
+  assert.ok(realShare > 0, 'the fixture has grade-3 photos by the haemorrhage route');
+  let severe = 0;
+  const n = 30;
+  for (let k = 0; k < n; k++) {
+    const st = structure(k);
+    if (gradeFromLesions(summarize(model.sample(st, 3, 300 + k), st)) === 3) severe++;
+  }
+  assert.ok(severe / n >= realShare - 0.25, `sampled ${severe}/${n} severe, fitted photos ${realShare.toFixed(2)}`);
+});
+
+test('sampled lesions of a type keep clear of each other: components after pasting match those placed', () => {
+  let placed = 0, found = 0, lmPlaced = 0, lmFound = 0;
+  for (let k = 0; k < 10; k++) {
+    const st = structure(k);
+    const s3 = model.sample(st, 3, 400 + k);
+    placed += s3.placed.HE + s3.placed.MA;
+    found += s3.counts.HE + s3.counts.MA;
+    const s4 = model.sample(st, 4, 400 + k);
+    lmPlaced += s4.placed.LM;
+    lmFound += s4.counts.LM;
+  }
+  assert.ok(found >= 0.9 * placed, `HE + MA: ${found} components of ${placed} placed`);
+  assert.ok(lmPlaced === 0 || lmFound >= 0.6 * lmPlaced, `LM: ${lmFound} components of ${lmPlaced} placed`);
+});
+
+test('a version-1 model (no per-quadrant counts) still loads and samples; mismatched quadrant rows are refused', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'lesion-model-v1-'));
+  try {
+    const path = join(tmp, 'lesions.json');
+    model.save(path);
+    const data = JSON.parse(readFileSync(path, 'utf8'));
+    const { quadrants, ...v1 } = data;
+    assert.ok(quadrants);
+    writeFileSync(path, JSON.stringify({ ...v1, version: 1 }));
+    const old = LesionModel.load(path);
+    const st = structure(2);
+    const s = old.sample(st, 3, 9);
+    assert.ok(s.placed.HE > 0);
+    writeFileSync(path, JSON.stringify({ ...data, quadrants: quadrants.map((q: unknown[]) => q.slice(1)) }));
+    assert.throws(() => LesionModel.load(path), /per-quadrant counts do not match the count vectors/);
+    writeFileSync(path, JSON.stringify({ ...data, version: 3 }));
+    assert.throws(() => LesionModel.load(path), /lesion model version 3, this build reads 1 and 2/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
