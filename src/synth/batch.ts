@@ -75,8 +75,9 @@ export interface BatchResult {
 /**
  * Images per generator pass by default: 8 up to R = 256, then as many as hold the pixels of 8
  * images at 256 (2 at 512, 1 at 1280), since activation memory grows with them (one image at
- * 1280 peaks near 3 GiB on the CPU: docs/benchmarks.md). On the CPU, batch 8 at R = 128 took
- * about half the time per image of batch 1 (34-51 against 79-136 ms).
+ * 1280 peaks near 3 GiB on the CPU: docs/benchmarks.md). bench/gan-synthesis-batch.ts on 2
+ * cores: the demo's model (R = 128, ngf 16) made images 3.07x as fast at batch 8 with 2 threads
+ * and 1.33x with 1; at R = 256, ngf 32 the arithmetic dominates (1.11x and 0.91x).
  */
 export function defaultSynthesisBatch(resolution: number): number {
   return Math.max(1, Math.min(8, Math.floor(8 * (256 / resolution) ** 2)));
