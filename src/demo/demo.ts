@@ -72,6 +72,11 @@ export interface DemoResult {
   gan: { dir: string; checkpoint: string; steps: number; config: DrganConfig; perceptual: string; gradingVectors: string; trainSamples: number };
   /** The real grader on synthetic images of each target grade (sampled lesions on new vessel trees). */
   controllability: GradingReport;
+  /**
+   * The grader on the SWD's held-out photos and on G's images from those photos' own masks and
+   * grades: with the masks fixed, what the generator alone loses (the lesion sampler is not used).
+   */
+  rerendered: { photos: GradingReport; synthetic: GradingReport; images: number };
   swd: { fake: SwdResult; realReference: SwdResult; images: number };
   /** Lesion contrast (eval/lesion-contrast.ts) of the SWD's held-out photos and of G on their masks. */
   lesionVisibility: { real: LesionContrastSummary; fake: LesionContrastSummary };
@@ -333,10 +338,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
               return { fake: swd(a, torch.cat(fake, 0), { seed: s.seed }), realReference: swd(a, torch.cat(reference, 0), { seed: s.seed }), images: N };
             });
             log(`      SWD x1e3 (${N} held-out real vs synthetic from their masks): ${swdResult.fake.average.toFixed(2)}; real held-out vs real train: ${swdResult.realReference.average.toFixed(2)}`);
+            const grades = heldOut.slice(0, N).map((e) => e.grade!);
+            const rerendered = { photos: gradingReport(grades, predictGrades(grader, real)), synthetic: gradingReport(grades, predictGrades(grader, fake)), images: N };
+            log(`      the grader on the same ${N} held-out photos: accuracy ${rerendered.photos.accuracy.toFixed(3)}; on G's images from their masks and grades: ${rerendered.synthetic.accuracy.toFixed(3)} (kappa ${rerendered.photos.kappa.toFixed(3)} / ${rerendered.synthetic.kappa.toFixed(3)})`);
             const lesionVisibility = { real: realContrast.summary(), fake: fakeContrast.summary() };
             const ratios = contrastRatios(lesionVisibility.real, lesionVisibility.fake);
             log(`      lesion contrast, synthetic / real: ${Object.entries(ratios).map(([ch, v]) => `${ch} ${v === null ? '-' : v.toFixed(2)}`).join(', ')}`);
-            return { controllability, swd: swdResult, lesionVisibility };
+            return { controllability, rerendered, swd: swdResult, lesionVisibility };
           } finally {
             torch.dispose([...real, ...fake, ...reference]);
           }
@@ -357,6 +365,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             gradingVectors: `drawn from the grading space's Gaussian of the grade (${grader.featureDim}-d grader features)`,
           },
           controllability: evaluation.controllability,
+          rerendered: evaluation.rerendered,
           swd: evaluation.swd,
           lesionVisibility: evaluation.lesionVisibility,
           figures: { ...figures, trainingSamples: lastSample ? join(samplesDir, lastSample) : null },

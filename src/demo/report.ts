@@ -77,6 +77,12 @@ Read it against the grader's own accuracy on real images above: a grader that co
         ['real', ...t.tpr.map((v) => fmt(v, 2))],
         ['synthetic', ...ctl.tpr.map((v) => fmt(v, 2))],
       ]) + `
+<h3>The same photos, re-rendered</h3><p>The grader on ${r.rerendered.images} held-out photos, and on DR-GAN's images from those photos' own condition maps and grades.
+The masks are the photos' own here, so the lesion model plays no part: the gap is what the generator loses.</p>` +
+      table(['images', 'accuracy', 'kappa', 'grade 0', '1', '2', '3', '4'], [
+        ['held-out photos', fmt(r.rerendered.photos.accuracy), fmt(r.rerendered.photos.kappa), ...r.rerendered.photos.tpr.map((v) => fmt(v, 2))],
+        ['DR-GAN from their masks', fmt(r.rerendered.synthetic.accuracy), fmt(r.rerendered.synthetic.kappa), ...r.rerendered.synthetic.tpr.map((v) => fmt(v, 2))],
+      ]) + confusion(r.rerendered.synthetic, 'true') + `
 <h3>Sliced Wasserstein distance (x1e3)</h3><p>${r.swd.images} held-out real images against synthetic images made from their own condition maps and grades;
 the same real images against as many real training images give the floor (what two samples of the real distribution score).</p>` +
       table(['level (px)', ...r.swd.fake.resolutions.map(String), 'average'], [

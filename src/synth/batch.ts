@@ -246,8 +246,15 @@ export function sampledLesionJobs(o: { lesionModel: LesionModel; structures: Str
  * Jobs for given masks: every sample of a data set once (or the first n, cycling), or one
  * folder/painting n times with different seeds. Grade given or predicted.
  */
-export function givenMaskJobs(o: { spec: string; grade?: number; n?: number; seed: number; size: number; structure?: ConditionMasks }): SynthJob[] {
+/**
+ * Jobs for given masks. `dataGrades` (data sets only): each image's target grade is its
+ * sample's grade in the manifest (an ungraded sample's is predicted by the grade head), so a
+ * real set can be re-rendered at its own grades.
+ */
+export function givenMaskJobs(o: { spec: string; grade?: number; dataGrades?: boolean; n?: number; seed: number; size: number; structure?: ConditionMasks }): SynthJob[] {
   const kind = conditionSourceKind(o.spec);
+  if (o.dataGrades && o.grade !== undefined) throw new Error('give a fixed grade or the data set\'s own grades, not both');
+  if (o.dataGrades && kind !== 'dataset') throw new Error(`${o.spec}: the data set's own grades need a data set of masks (dataset:DIR)`);
   if (kind === 'dataset') {
     const dir = o.spec.startsWith('dataset:') ? o.spec.slice('dataset:'.length) : o.spec;
     const all = readManifest(dir);
@@ -258,7 +265,7 @@ export function givenMaskJobs(o: { spec: string; grade?: number; n?: number; see
       const round = Math.floor(i / all.length);
       return {
         id: round === 0 ? `synth-${e.id}` : `synth-${e.id}-${round}`,
-        grade: o.grade, seed: mixSeed(o.seed, i),
+        grade: o.dataGrades ? e.grade ?? undefined : o.grade, seed: mixSeed(o.seed, i),
         condition: () => loadEntryCondition(dir, e, o.size),
       };
     });

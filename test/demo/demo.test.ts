@@ -73,6 +73,14 @@ test('drgan demo --quick runs every phase and writes a self-contained report wit
   assert.match(report, /Lesion visibility[\s\S]*synthetic \/ real/);
   // Per-grade recall on real test images next to synthetic ones (the grader caps controllability).
   assert.match(report, /Tr-Real \/ Te-Real[\s\S]*<td>real<\/td>[\s\S]*<td>synthetic<\/td>/);
+  // The SWD's held-out photos and G's images from their own masks, graded: one verdict per pair,
+  // the same true grades on both sides, and a table in the report.
+  const rr = res.rerendered;
+  assert.equal(rr.images, res.swd.images);
+  const perGrade = (r: typeof rr.photos) => r.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  assert.equal(perGrade(rr.photos).reduce((a, b) => a + b, 0), rr.images);
+  assert.deepEqual(perGrade(rr.synthetic), perGrade(rr.photos));
+  assert.match(report, /The same photos, re-rendered[\s\S]*held-out photos[\s\S]*DR-GAN from their masks/);
   // Five grades figure: labels, then 5 tiles of R per row; two rows (image, masks) per tree.
   const five = await sharp(res.figures.fiveGrades).metadata();
   assert.ok(five.width! > 5 * R && five.width! < 5 * (R + 20) + 200, `five-grades width ${five.width}`);

@@ -117,3 +117,24 @@ test('drgan synth rejects bad input with clear messages', async () => {
   assert.equal(help.code, 0);
   assert.match(help.out, /--sample-lesions/);
 });
+
+test('drgan synth --data-grades re-renders a data set at each sample\'s own grade; it combines with nothing else', async () => {
+  const out = join(tmp, 'data-grades');
+  let r = await drgan('synth', '--model', ckpt, '--out', out, '--masks', `dataset:${data}`, '--data-grades', '--quiet');
+  assert.equal(r.code, 0, r.err);
+  const source = new Map(readManifest(data).map((e) => [`synth-${e.id}`, e.grade]));
+  const made = readManifest(out);
+  assert.equal(made.length, source.size);
+  assert.ok(new Set(made.map((e) => e.grade)).size > 1, 'the fixture spans several grades');
+  for (const e of made) {
+    assert.equal(e.grade, source.get(e.id), e.id);
+    assert.equal(readSidecar(join(out, 'images', `${e.id}.json`)).gradeSource, 'given');
+  }
+  for (const bad of [['--grade', '2'], ['--sample-lesions', '--lesion-model', lesions]]) {
+    r = await drgan('synth', '--model', ckpt, '--out', join(tmp, 'x'), '--masks', `dataset:${data}`, '--data-grades', ...bad);
+    assert.equal(r.code, 2, bad.join(' '));
+    assert.match(r.err, /--data-grades needs --masks dataset:DIR, without --grade or --sample-lesions/);
+  }
+  r = await drgan('synth', '--model', ckpt, '--out', join(tmp, 'x'), '--data-grades');
+  assert.equal(r.code, 2);
+});

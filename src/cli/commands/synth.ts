@@ -13,11 +13,12 @@ import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'synthesise fundus photos with a trained DR-GAN from given or sampled lesion masks, as a prepared data set',
-  usage: 'drgan synth --model CKPT --out DIR [--grade K] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--batch B] [--grading-space FILE] [--device cpu|cuda[:N]]',
+  usage: 'drgan synth --model CKPT --out DIR [--grade K | --data-grades] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--batch B] [--grading-space FILE] [--device cpu|cuda[:N]]',
   flags: {
     model: { kind: 'string', required: true, help: 'DR-GAN checkpoint (drgan train gan: latest.safetensors or step-*.safetensors) or an exported model (drgan export)' },
     out: { kind: 'string', required: true, help: 'output folder: a prepared data set (re-running resumes; existing images are skipped)' },
     grade: { kind: 'int', min: 0, max: NUM_GRADES - 1, help: 'target ICDR grade; omitted: all five grades with --sample-lesions, else predicted from the masks by the grade head' },
+    'data-grades': { kind: 'bool', default: false, help: "with --masks dataset:DIR: each image at its sample's own grade (re-render a real set; ungraded samples: predicted)" },
     masks: { kind: 'string', help: 'condition masks: dataset:DIR (every sample), a folder of channel PNGs (vessel.png, MA.png, ...), or one painted PNG (colour key in docs/synthesis.md); with --sample-lesions the vessel trees to draw lesions on' },
     structure: { kind: 'string', help: 'for a painted PNG: vessel/optic disc/FOV from a folder of channel PNGs or dataset:DIR#ID' },
     'sample-lesions': { kind: 'bool', default: false, help: 'draw lesion masks for the target grade with the lesion model' },
@@ -39,6 +40,9 @@ export const synthCommand: Command = {
     if (sample && !flags['lesion-model']) throw new UsageError('drgan synth: --sample-lesions needs --lesion-model FILE (make one with drgan fit-lesions)');
     if (!sample && flags['lesion-model']) throw new UsageError('drgan synth: --lesion-model is only used with --sample-lesions');
     if (!sample && !masks) throw new UsageError('drgan synth: give --masks (dataset:DIR, a folder or a painted PNG), or --sample-lesions --lesion-model FILE');
+    if (flags['data-grades'] && (sample || grade !== undefined || !masks || conditionSourceKind(masks) !== 'dataset')) {
+      throw new UsageError('drgan synth: --data-grades needs --masks dataset:DIR, without --grade or --sample-lesions');
+    }
     if (flags.structure && (sample || !masks || conditionSourceKind(masks) !== 'painted')) throw new UsageError('drgan synth: --structure is only used with a painted --masks PNG');
 
     const model = await loadSynthesisModel(flags.model as string, { device: resolveDevice(flags.device, 'drgan synth') });
@@ -61,7 +65,7 @@ export const synthCommand: Command = {
           structure = await loadDatasetCondition(dir, id);
         } else structure = await loadFolderCondition(st);
       }
-      jobs = givenMaskJobs({ spec: masks!, grade, n, seed, size: R, structure });
+      jobs = givenMaskJobs({ spec: masks!, grade, dataGrades: flags['data-grades'] as boolean, n, seed, size: R, structure });
     }
     const ac = new AbortController();
     const onSigint = () => ac.abort();
