@@ -105,10 +105,15 @@ drgan export --model "$WORK/gan/latest.safetensors" --out "$WORK/generator-f16.s
 stamp "synthesis: $PER_GRADE per grade"
 drgan synth --model "$WORK/gan/latest.safetensors" --out "$WORK/synth" --sample-lesions --lesion-model "$WORK/lesions.json" \
   --masks "dataset:$WORK/real" --n "$PER_GRADE" --seed 1 --quiet --device "$DEVICE" > "$WORK/synth.log" 2>&1
+# The test photos re-rendered from their own masks at their own grades: with the masks fixed, what the
+# generator alone loses (the lesion sampler plays no part).
+drgan synth --model "$WORK/gan/latest.safetensors" --out "$WORK/synth-rerender" --masks "dataset:$WORK/test" --data-grades \
+  --n "$((PER_GRADE * 5))" --seed 2 --quiet --device "$DEVICE" > "$WORK/synth-rerender.log" 2>&1
 stamp "waiting for the evaluation grader"
 wait "$EVAL_GRADER_PID"
 drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/test" --split all --json --device "$DEVICE" > "$WORK/eval-grader-test.json"
 drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/synth" --split all --json --device "$DEVICE" > "$WORK/controllability.json"
+drgan eval grader --model "$WORK/eval-grader/best.safetensors" --data "$WORK/synth-rerender" --split all --json --device "$DEVICE" > "$WORK/controllability-rerender.json"
 # The CPU-side metrics run side by side.
 drgan eval swd --real "$WORK/test" --fake "$WORK/synth" --json > "$WORK/swd.json" &
 drgan eval swd --real "$WORK/test" --fake "$WORK/real" --json > "$WORK/swd-floor.json" &
@@ -116,4 +121,4 @@ drgan eval swd --real "$WORK/test" --fake "$WORK/real" --json > "$WORK/swd-floor
 drgan eval lesions --real "$WORK/test" --fake "$WORK/synth" --limit 500 --json > "$WORK/lesion-contrast.json" &
 wait
 stamp "done"
-for f in eval-grader-test controllability swd swd-floor lesion-contrast; do echo "$f: $(cat "$WORK/$f.json" 2>/dev/null | head -c 400)"; done
+for f in eval-grader-test controllability controllability-rerender swd swd-floor lesion-contrast; do echo "$f: $(cat "$WORK/$f.json" 2>/dev/null | head -c 400)"; done
