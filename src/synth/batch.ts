@@ -191,15 +191,20 @@ export interface StructureSource {
 /** Structures from --masks: every sample of a data set with a vessel mask, one folder, or one painting. */
 export async function structureSource(spec: string): Promise<StructureSource> {
   const kind = conditionSourceKind(spec);
+  if (kind === 'photo') throw new Error(`${spec}: a photo's masks are predicted first (loadPhotoCondition), then given to fixedStructure`);
   if (kind === 'dataset') {
     const dir = spec.startsWith('dataset:') ? spec.slice('dataset:'.length) : spec;
     const usable = readManifest(dir).filter((e) => e.masks.vessel && (e.known.includes('vessel') || e.predicted.includes('vessel')));
     if (!usable.length) throw new Error(`${dir}: no sample has a vessel mask to draw lesions on (run drgan masks to predict them)`);
     return { count: usable.length, get: (i) => loadEntryCondition(dir, usable[i % usable.length]), describe: `${usable.length} vessel trees of ${dir}` };
   }
-  const c = kind === 'folder' ? await loadFolderCondition(spec) : await loadPaintedCondition(spec);
-  if (!c.channels.vessel) throw new Error(`${spec}: has no vessel mask to draw lesions on`);
-  return { count: 1, get: async () => c, describe: spec };
+  return fixedStructure(kind === 'folder' ? await loadFolderCondition(spec) : await loadPaintedCondition(spec), spec);
+}
+
+/** One condition's vessel tree and disc, for every job. */
+export function fixedStructure(c: ConditionMasks, describe = c.source): StructureSource {
+  if (!c.channels.vessel) throw new Error(`${describe}: has no vessel mask to draw lesions on`);
+  return { count: 1, get: async () => c, describe };
 }
 
 /** Phantom eyes (grade 0, clean) as vessel trees when no --masks is given: any number, deterministic by seed. */
@@ -251,7 +256,11 @@ export function sampledLesionJobs(o: { lesionModel: LesionModel; structures: Str
  * sample's grade in the manifest (an ungraded sample's is predicted by the grade head), so a
  * real set can be re-rendered at its own grades.
  */
-export function givenMaskJobs(o: { spec: string; grade?: number; dataGrades?: boolean; n?: number; seed: number; size: number; structure?: ConditionMasks }): SynthJob[] {
+export function givenMaskJobs(o: {
+  spec: string; grade?: number; dataGrades?: boolean; n?: number; seed: number; size: number; structure?: ConditionMasks;
+  /** For photo:FILE, the masks predicted for it (loadPhotoCondition). */
+  photo?: ConditionMasks;
+}): SynthJob[] {
   const kind = conditionSourceKind(o.spec);
   if (o.dataGrades && o.grade !== undefined) throw new Error('give a fixed grade or the data set\'s own grades, not both');
   if (o.dataGrades && kind !== 'dataset') throw new Error(`${o.spec}: the data set's own grades need a data set of masks (dataset:DIR)`);
@@ -270,7 +279,9 @@ export function givenMaskJobs(o: { spec: string; grade?: number; dataGrades?: bo
       };
     });
   }
-  const load = kind === 'folder' ? () => loadFolderCondition(o.spec, o.size) : () => loadPaintedCondition(o.spec, { size: o.size, structure: o.structure });
+  if (kind === 'photo' && !o.photo) throw new Error(`${o.spec}: a photo's masks are predicted first (loadPhotoCondition) and passed as "photo"`);
+  const load = kind === 'photo' ? async () => o.photo!
+    : kind === 'folder' ? () => loadFolderCondition(o.spec, o.size) : () => loadPaintedCondition(o.spec, { size: o.size, structure: o.structure });
   return Array.from({ length: o.n ?? 1 }, (_, i) => ({ id: `synth-${String(i).padStart(6, '0')}`, grade: o.grade, seed: mixSeed(o.seed, i), condition: load }));
 }
 

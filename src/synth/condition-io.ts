@@ -212,10 +212,12 @@ export async function loadPaintedCondition(file: string, o: PaintedOptions = {})
 }
 
 /** Where `--masks` points: `dataset:DIR` (with an id), a folder of channel PNGs, or one painted image. */
-export type ConditionSourceKind = 'dataset' | 'folder' | 'painted';
+/** photo: a real fundus photo whose masks segmentation models predict (photo-condition.ts). */
+export type ConditionSourceKind = 'dataset' | 'folder' | 'painted' | 'photo';
 
 export function conditionSourceKind(spec: string): ConditionSourceKind {
   if (spec.startsWith('dataset:')) return 'dataset';
-  if (!existsSync(spec)) throw new Error(`${spec}: condition source not found (give a folder of channel masks, a painted PNG, or dataset:DIR)`);
+  if (spec.startsWith('photo:')) return 'photo';
+  if (!existsSync(spec)) throw new Error(`${spec}: condition source not found (give a folder of channel masks, a painted PNG, dataset:DIR or photo:FILE)`);
   return statSync(spec).isDirectory() ? (existsSync(join(spec, 'manifest.jsonl')) ? 'dataset' : 'folder') : 'painted';
 }

@@ -2,10 +2,11 @@
 // (synth/batch.ts). Either from given masks (a data set, a folder of channel PNGs, a painted
 // PNG) or with lesions sampled for a target grade on any vessel tree (--sample-lesions).
 import { CONDITION_CHANNELS, NUM_GRADES } from '../../data/manifest.js';
-import { defaultSynthesisBatch, generateSyntheticSet, givenMaskJobs, phantomStructures, sampledLesionJobs, structureSource, type SynthJob } from '../../synth/batch.js';
+import { defaultSynthesisBatch, fixedStructure, generateSyntheticSet, givenMaskJobs, phantomStructures, sampledLesionJobs, structureSource, type SynthJob } from '../../synth/batch.js';
 import { conditionSourceKind, loadDatasetCondition, loadFolderCondition, type ConditionMasks } from '../../synth/condition-io.js';
 import { LesionModel } from '../../synth/lesion-sampler.js';
 import { loadSynthesisModel, resolveGradingSpace } from '../../synth/synthesize.js';
+import { loadPhotoCondition, PHOTO_PREFIX } from '../../synth/photo-condition.js';
 import { UsageError } from '../flags.js';
 import type { Command } from '../command.js';
 import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
@@ -13,13 +14,14 @@ import { DEVICE_FLAG, resolveDevice } from '../device-flag.js';
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'synthesise fundus photos with a trained DR-GAN from given or sampled lesion masks, as a prepared data set',
-  usage: 'drgan synth --model CKPT --out DIR [--grade K | --data-grades] [--masks DIR|FILE|dataset:DIR] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--batch B] [--grading-space FILE] [--device cpu|cuda[:N]]',
+  usage: 'drgan synth --model CKPT --out DIR [--grade K | --data-grades] [--masks DIR|FILE|dataset:DIR|photo:FILE [--seg-models DIR[,DIR]]] [--sample-lesions --lesion-model FILE] [--n N] [--seed S] [--size S] [--batch B] [--grading-space FILE] [--device cpu|cuda[:N]]',
   flags: {
     model: { kind: 'string', required: true, help: 'DR-GAN checkpoint (drgan train gan: latest.safetensors or step-*.safetensors) or an exported model (drgan export)' },
     out: { kind: 'string', required: true, help: 'output folder: a prepared data set (re-running resumes; existing images are skipped)' },
     grade: { kind: 'int', min: 0, max: NUM_GRADES - 1, help: 'target ICDR grade; omitted: all five grades with --sample-lesions, else predicted from the masks by the grade head' },
     'data-grades': { kind: 'bool', default: false, help: "with --masks dataset:DIR: each image at its sample's own grade (re-render a real set; ungraded samples: predicted)" },
-    masks: { kind: 'string', help: 'condition masks: dataset:DIR (every sample), a folder of channel PNGs (vessel.png, MA.png, ...), or one painted PNG (colour key in docs/synthesis.md); with --sample-lesions the vessel trees to draw lesions on' },
+    masks: { kind: 'string', help: 'condition masks: dataset:DIR (every sample), a folder of channel PNGs (vessel.png, MA.png, ...), one painted PNG (colour key in docs/synthesis.md), or photo:FILE (a real fundus photo; --seg-models predict its masks); with --sample-lesions the vessel trees to draw lesions on' },
+    'seg-models': { kind: 'string', help: 'with --masks photo:FILE: segmentation / CAM models that predict its masks (drgan train seg / train cam folders or best.safetensors files, comma-separated)' },
     structure: { kind: 'string', help: 'for a painted PNG: vessel/optic disc/FOV from a folder of channel PNGs or dataset:DIR#ID' },
     'sample-lesions': { kind: 'bool', default: false, help: 'draw lesion masks for the target grade with the lesion model' },
     'lesion-model': { kind: 'string', help: 'lesion model (drgan fit-lesions) for --sample-lesions' },
@@ -45,15 +47,25 @@ export const synthCommand: Command = {
     }
     if (flags.structure && (sample || !masks || conditionSourceKind(masks) !== 'painted')) throw new UsageError('drgan synth: --structure is only used with a painted --masks PNG');
 
-    const model = await loadSynthesisModel(flags.model as string, { device: resolveDevice(flags.device, 'drgan synth') });
+    const isPhoto = masks?.startsWith(PHOTO_PREFIX) ?? false;
+    if (isPhoto && !flags['seg-models']) throw new UsageError('drgan synth: --masks photo:FILE needs --seg-models DIR[,DIR] to predict its masks');
+    if (!isPhoto && flags['seg-models']) throw new UsageError('drgan synth: --seg-models is only used with --masks photo:FILE');
+    const device = resolveDevice(flags.device, 'drgan synth');
+    const model = await loadSynthesisModel(flags.model as string, { device });
     const space = resolveGradingSpace(model, flags['grading-space'] as string | undefined, (m) => console.log(m));
     const R = model.config.resolution;
+    let photo: ConditionMasks | undefined;
+    if (isPhoto) {
+      const p = await loadPhotoCondition(masks!.slice(PHOTO_PREFIX.length), { models: (flags['seg-models'] as string).split(',').filter(Boolean), size: R, device });
+      console.log(`photo: masks predicted for ${p.predicted.join(', ') || 'no channel'}${p.missing.length ? `; no model gives ${p.missing.join(', ')} (left empty)` : ''}`);
+      photo = p.condition;
+    }
     let jobs: SynthJob[];
     if (sample) {
       const lesionModel = LesionModel.load(flags['lesion-model'] as string);
       const grades = grade !== undefined ? [grade] : lesionModel.grades;
       if (grade === undefined && grades.length < NUM_GRADES) console.log(`note: the lesion model has no images of grade(s) ${[0, 1, 2, 3, 4].filter((g) => !grades.includes(g)).join(', ')}; those are skipped`);
-      const structures = masks ? await structureSource(masks) : phantomStructures(seed, R);
+      const structures = photo ? fixedStructure(photo) : masks ? await structureSource(masks) : phantomStructures(seed, R);
       console.log(`lesions sampled for grade(s) ${grades.join(', ')} on ${structures.describe}`);
       jobs = sampledLesionJobs({ lesionModel, structures, grades, perGrade: n ?? 1, seed, size: R });
     } else {
@@ -65,7 +77,7 @@ export const synthCommand: Command = {
           structure = await loadDatasetCondition(dir, id);
         } else structure = await loadFolderCondition(st);
       }
-      jobs = givenMaskJobs({ spec: masks!, grade, dataGrades: flags['data-grades'] as boolean, n, seed, size: R, structure });
+      jobs = givenMaskJobs({ spec: masks!, grade, dataGrades: flags['data-grades'] as boolean, n, seed, size: R, structure, photo });
     }
     const ac = new AbortController();
     const onSigint = () => ac.abort();
