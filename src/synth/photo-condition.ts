@@ -1,12 +1,14 @@
 // Condition masks from one real fundus photo: the photo is prepared as `drgan prepare` does it
-// (field of view found, cropped square, resized to the model's size) and its channels are
-// predicted by segmentation U-Nets and CAM classifiers (`drgan train seg` / `train cam`, as
-// `drgan masks` fills a data set). The work happens in a temporary prepared set that is removed
+// (field of view found, cropped square, resized) and its channels are predicted by segmentation
+// U-Nets and CAM classifiers (`drgan train seg` / `train cam`, as `drgan masks` fills a data
+// set). The photo is prepared at the largest size a model was trained at, not the generator's:
+// a vessel U-Net trained at 512 px found almost no vessels in a photo shrunk to 128 and blown up
+// again. The masks are then brought to the generator's size (nearest). The work happens in a temporary prepared set that is removed
 // afterwards; only the masks stay, in memory. `drgan synth --masks photo:FILE --seg-models DIR`.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type * as torch from '../torch/index.js';
+import * as torch from '../torch/index.js';
 import { CONDITION_CHANNELS, readManifest, type ConditionChannel } from '../data/manifest.js';
 import { prepareDataset } from '../data/prepare.js';
 import { fillMissingChannels, findCheckpoints, loadMaskModel } from '../masks/fill-dataset.js';
@@ -26,6 +28,7 @@ export async function loadPhotoCondition(photo: string, o: { models: readonly st
   if (!existsSync(photo) || !statSync(photo).isFile()) throw new Error(`${photo}: photo not found`);
   if (!o.models.length) throw new Error(`${photo}: a photo needs segmentation / CAM models to predict its masks (--seg-models DIR[,DIR])`);
   const checkpoints = findCheckpoints(o.models);
+  const workSize = Math.max(o.size, ...checkpoints.map(trainedSize));
   const tmp = mkdtempSync(join(tmpdir(), 'drgan-photo-'));
   try {
     const input = join(tmp, 'in');
@@ -35,7 +38,7 @@ export async function loadPhotoCondition(photo: string, o: { models: readonly st
     writeFileSync(join(input, 'labels.csv'), `image,id\n${name},photo\n`);
     const prepared = join(tmp, 'prepared');
     try {
-      await prepareDataset({ format: 'folder', input, output: prepared, size: o.size, onError: 'fail' });
+      await prepareDataset({ format: 'folder', input, output: prepared, size: workSize, onError: 'fail' });
     } catch (err) {
       throw new Error(`${photo}: could not be prepared as a fundus photo: ${(err as Error).message}`);
     }
@@ -51,5 +54,16 @@ export async function loadPhotoCondition(photo: string, o: { models: readonly st
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The image side a segmentation / CAM checkpoint was trained at (its config.size); 0 when it does not say. */
+function trainedSize(path: string): number {
+  const raw = torch.io.readSafetensorsHeader(path).metadata.config;
+  try {
+    const size = raw ? (JSON.parse(raw) as { size?: unknown }).size : undefined;
+    return typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : 0;
+  } catch {
+    return 0;
   }
 }

@@ -15,6 +15,7 @@ import { saveCheckpoint } from '../../src/train/checkpoint-file.js';
 import { buildUNet, SEG_TRAIN_DEFAULTS } from '../../src/train/segmentation-training.js';
 import { buildCamClassifier, CAM_TRAIN_DEFAULTS } from '../../src/train/cam-training.js';
 import { readSidecar } from '../../src/synth/batch.js';
+import { loadEntryCondition } from '../../src/synth/condition-io.js';
 import { loadPhotoCondition } from '../../src/synth/photo-condition.js';
 import { tinyCheckpoint } from './fixtures.js';
 import { runDrgan } from '../helpers/run-drgan.js';
@@ -30,7 +31,8 @@ before(async () => {
   // Untrained but valid models: which channels get filled does not depend on the weights.
   torch.manualSeed(0);
   models = join(dir, 'models');
-  const segConfig = { ...SEG_TRAIN_DEFAULTS, data: '', out: '', size: 64, targets: ['vessel', 'MA', 'HE'] as ConditionChannel[], model: { depth: 2, baseWidth: 2 } };
+  // The U-Net says it was trained at 96 px: the photo is prepared and segmented there, then shrunk.
+  const segConfig = { ...SEG_TRAIN_DEFAULTS, data: '', out: '', size: 96, targets: ['vessel', 'MA', 'HE'] as ConditionChannel[], model: { depth: 2, baseWidth: 2 } };
   mkdirSync(join(models, 'seg'), { recursive: true });
   saveCheckpoint(join(models, 'seg', 'best.safetensors'), { kind: 'segmentation', config: segConfig, progress: {}, model: buildUNet(segConfig) });
   const camConfig = { ...CAM_TRAIN_DEFAULTS, data: '', out: '', size: 64, targets: ['LM'] as ConditionChannel[], model: { depth: 18 as const, baseWidth: 2 } };
@@ -41,7 +43,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const leftovers = () => readdirSync(tmpdir()).filter((n) => n.startsWith('drgan-photo-')).length;
 
-test('a photo\'s masks: the ones drgan prepare + drgan masks make, at the model size; the temporary set is removed', async () => {
+test('a photo\'s masks: the ones drgan prepare + drgan masks make at the models\' training size, brought to the generator\'s; the temporary set is removed', async () => {
   const before = leftovers();
   const p = await loadPhotoCondition(photo, { models: [models], size: 64 });
   assert.equal(leftovers(), before);
@@ -55,13 +57,13 @@ test('a photo\'s masks: the ones drgan prepare + drgan masks make, at the model 
   const input = join(dir, 'by-hand-in'), prepared = join(dir, 'by-hand');
   mkdirSync(input);
   writeFileSync(join(input, 'labels.csv'), `image,id\n../eye 01.png,photo\n`);
-  await prepareDataset({ format: 'folder', input, output: prepared, size: 64, onError: 'fail' });
+  await prepareDataset({ format: 'folder', input, output: prepared, size: 96, onError: 'fail' });
   await fillMissingChannels({ data: prepared, models: findCheckpoints([models]).map((m) => loadMaskModel(m)) });
   const [entry] = readManifest(prepared);
-  for (const ch of ['vessel', 'MA', 'HE', 'LM'] as const) {
-    const want = await readMask(join(prepared, entry.masks[ch]!));
-    assert.deepEqual(p.condition.channels[ch], want.data, ch);
-  }
+  assert.equal((await readMask(join(prepared, entry.masks.vessel!))).width, 96);
+  const want = await loadEntryCondition(prepared, entry, 64);
+  for (const ch of ['vessel', 'MA', 'HE', 'LM'] as const) assert.deepEqual(p.condition.channels[ch], want.channels[ch], ch);
+  assert.deepEqual(p.condition.fov, want.fov);
 });
 
 test('bad photos and missing models are named', async () => {
