@@ -375,14 +375,9 @@ export class LesionModel {
   }
 
   /**
-   * One real image's count vector of the grade (types it did not annotate drawn from the
-   * type's own counts), then the ICDR minimums: grade 0 nothing, grade 1 MAs only (at least
-   * one), grades 2-3 some HE/EX/SE and no PDR sign, grade 4 PM or LM.
-   */
-  /**
    * One real image's count vector for the grade (a type it did not annotate: another image's
-   * count), adjusted so the layout keeps the grade's defining lesions; with each count, that
-   * image's split over quadrants, or null where there is none or an adjustment changed it.
+   * count), adjusted to the grade's minimums (adjustCounts); with each count, that image's
+   * split over quadrants, or null where there is none or an adjustment changed the count.
    */
   private drawCounts(rng: Rng, grade: number): { counts: LesionCounts; quadrants: Record<LesionType, [number, number, number, number] | null> } {
     const rows = this.data.counts[grade];
@@ -408,6 +403,7 @@ export class LesionModel {
     return { counts, quadrants: q };
   }
 
+  /** The ICDR minimums: grade 0 nothing, grade 1 MAs only (at least one), grades 2-3 some HE/EX/SE and no PDR sign, grade 4 PM or LM. */
   private adjustCounts(rng: Rng, grade: number, c: LesionCounts): LesionCounts {
     if (grade === 0) return zeroCounts();
     if (grade === 1) return { ...zeroCounts(), MA: Math.max(1, c.MA) };
