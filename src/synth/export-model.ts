@@ -8,26 +8,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import * as torch from '../torch/index.js';
-import { validateConfig, type DrganConfig } from '../gan/config.js';
-import { Generator } from '../gan/generator.js';
-import { GradingSpace, type GradingSpaceMeta } from '../latent/grading-space.js';
+import type * as torch from '../torch/index.js';
+import { GradingSpace } from '../latent/grading-space.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { GAN_CHECKPOINT_KIND } from '../train/gan-trainer.js';
+import { generatorFromCheckpoint, GENERATOR_EXPORT_KIND, type ExportedGeneratorState } from './model-file.js';
 
-export const GENERATOR_EXPORT_KIND = 'drgan-generator';
-
-/** The JSON state of an exported generator file. */
-export interface ExportedGeneratorState {
-  config: DrganConfig;
-  stage: 1 | 2;
-  /** How the floating-point weights are stored; they are loaded as float32 either way. */
-  dtype: 'float32' | 'float16';
-  /** The embedded space's metadata (its tensors are module "space"), and the file it came from; null: none. */
-  gradingSpace: (GradingSpaceMeta & { file: string }) | null;
-  /** The training checkpoint it came from: path, SHA-256 of the file, training step. */
-  exportedFrom: { checkpoint: string; sha256: string; step: number | null };
-}
+export { GENERATOR_EXPORT_KIND, type ExportedGeneratorState } from './model-file.js';
 
 export interface ExportGeneratorOptions {
   /** A DR-GAN training checkpoint (drgan train gan). */
@@ -61,24 +48,14 @@ export function exportGenerator(o: ExportGeneratorOptions): ExportGeneratorResul
     if (ck.kind !== GAN_CHECKPOINT_KIND) {
       throw new Error(`${o.checkpoint}: a "${ck.kind}" file; export reads a DR-GAN training checkpoint ("${GAN_CHECKPOINT_KIND}", written by drgan train gan)`);
     }
-    const state = ck.state as { config?: DrganConfig; stage?: number; step?: number; gradingSpace?: string | null };
-    if (!state.config) throw new Error(`${o.checkpoint}: the checkpoint stores no config (state.config); cannot rebuild the generator`);
-    validateConfig(state.config);
-    const stage: 1 | 2 = state.stage === 2 ? 2 : 1;
-    const weights = ck.modules.G;
-    if (!weights) throw new Error(`${o.checkpoint}: no generator weights (module "G") in the checkpoint (has: ${Object.keys(ck.modules).join(', ') || 'none'})`);
+    const state = ck.state as { step?: number; gradingSpace?: string | null };
     // Refuse weights that do not fit the config before anything is written.
-    const G = new Generator(state.config, stage);
-    try {
-      G.loadStateDict(weights);
-    } catch (err) {
-      throw new Error(`${o.checkpoint}: generator weights do not fit its config: ${(err as Error).message}`);
-    } finally {
-      G.dispose();
-    }
+    const { generator, config, stage } = generatorFromCheckpoint(ck);
+    generator.dispose();
+    const weights = ck.modules.G;
 
     let spaceFile: string | null = null;
-    if (!state.config.ablation.noAGM) {
+    if (!config.ablation.noAGM) {
       spaceFile = o.gradingSpace ?? state.gradingSpace ?? null;
       if (spaceFile !== null) {
         if (!existsSync(spaceFile)) {
@@ -87,9 +64,9 @@ export function exportGenerator(o: ExportGeneratorOptions): ExportGeneratorResul
             : `${spaceFile}: the grading space this model was trained with is gone; pass the file to embed (--grading-space FILE)`);
         }
         space = GradingSpace.load(spaceFile);
-        const dim = state.config.generator.gradingVectorDim;
+        const dim = config.generator.gradingVectorDim;
         if (space.dim !== dim) throw new Error(`${spaceFile}: grading vectors have ${space.dim} dimensions, the model's gradingVectorDim is ${dim}`);
-        if (space.numGrades !== state.config.numGrades) throw new Error(`${spaceFile}: the space has ${space.numGrades} grades, the model ${state.config.numGrades}`);
+        if (space.numGrades !== config.numGrades) throw new Error(`${spaceFile}: the space has ${space.numGrades} grades, the model ${config.numGrades}`);
       }
     }
 
@@ -112,7 +89,7 @@ export function exportGenerator(o: ExportGeneratorOptions): ExportGeneratorResul
       spaceState = { ...meta, file: spaceFile! };
     }
     const exportState: ExportedGeneratorState = {
-      config: state.config, stage, dtype, gradingSpace: spaceState,
+      config, stage, dtype, gradingSpace: spaceState,
       exportedFrom: { checkpoint: o.checkpoint, sha256: createHash('sha256').update(readFileSync(o.checkpoint)).digest('hex'), step: state.step ?? null },
     };
     saveCheckpoint(o.out, { kind: GENERATOR_EXPORT_KIND, modules, state: exportState as unknown as Record<string, unknown> });

@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import * as torch from '../torch/index.js';
-import { validateConfig, type DrganConfig } from '../gan/config.js';
+import type { DrganConfig } from '../gan/config.js';
 import { Generator, downsample, selectConditionChannels } from '../gan/generator.js';
 import { GradingSpace } from '../latent/grading-space.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { GAN_CHECKPOINT_KIND, GradingVectors } from '../train/gan-trainer.js';
 import { conditionTensor, resizeCondition, type ConditionMasks } from './condition-io.js';
 import { checkGrade } from './lesion-sampler.js';
-import { GENERATOR_EXPORT_KIND, type ExportedGeneratorState } from './export-model.js';
+import { generatorFromCheckpoint, GENERATOR_EXPORT_KIND, type ExportedGeneratorState } from './model-file.js';
 
 export type GradeSource = 'given' | 'predicted';
 
@@ -150,20 +150,8 @@ export async function loadSynthesisModel(path: string, o: { device?: torch.Devic
     if (ck.kind !== GAN_CHECKPOINT_KIND && ck.kind !== GENERATOR_EXPORT_KIND) {
       throw new Error(`${path}: a "${ck.kind}" file, expected a DR-GAN training checkpoint ("${GAN_CHECKPOINT_KIND}") or an exported generator ("${GENERATOR_EXPORT_KIND}")`);
     }
-    const state = ck.state as Partial<ExportedGeneratorState> & { config?: DrganConfig; stage?: number; gradingSpace?: unknown };
-    if (!state.config) throw new Error(`${path}: the checkpoint stores no config (state.config); cannot rebuild the generator`);
-    validateConfig(state.config);
-    const G = new Generator(state.config, state.stage === 2 ? 2 : 1);
-    if (!ck.modules.G) throw new Error(`${path}: no generator weights (module "G") in the checkpoint (has: ${Object.keys(ck.modules).join(', ') || 'none'})`);
-    const weights = new Map<string, torch.Tensor>();
-    for (const [k, v] of ck.modules.G) weights.set(k, v.dtype === 'float16' ? v.float() : v);
-    try {
-      G.loadStateDict(weights);
-    } catch (err) {
-      throw new Error(`${path}: generator weights do not fit its config: ${(err as Error).message}`);
-    } finally {
-      for (const [k, v] of weights) if (v !== ck.modules.G.get(k)) v.dispose();
-    }
+    const { generator: G, config } = generatorFromCheckpoint(ck);
+    const state = ck.state as { gradingSpace?: unknown };
     let spacePath: string | null = null;
     if (ck.kind === GENERATOR_EXPORT_KIND) {
       const meta = state.gradingSpace as ExportedGeneratorState['gradingSpace'];
@@ -178,7 +166,7 @@ export async function loadSynthesisModel(path: string, o: { device?: torch.Devic
     const device = o.device ?? 'cpu';
     if (device !== 'cpu') G.to({ device });
     G.eval();
-    return { generator: G, config: state.config, modelId: await fileSha256(path), gradingSpacePath: spacePath, embeddedGradingSpace: space, path };
+    return { generator: G, config, modelId: await fileSha256(path), gradingSpacePath: spacePath, embeddedGradingSpace: space, path };
   } catch (err) {
     space?.dispose();
     throw err;
