@@ -22,6 +22,8 @@ export interface MaskModel {
   path: string;
   kind: string;
   targets: ConditionChannel[];
+  /** The image side it was trained at (its config.size); predict() takes any side. */
+  size: number;
   predict(image: Tensor): Tensor;
   /** true: threshold at 0.5 into a binary mask; false: a soft 0..255 map (CAM). */
   binary: boolean;
@@ -50,7 +52,7 @@ export function loadMaskModel(path: string, device: torch.Device = 'cpu'): MaskM
   if (kind === SEGMENTATION_KIND) {
     const { model, config } = loadSegmentationModel(path, device);
     return {
-      path, kind, targets: config.targets, binary: true,
+      path, kind, targets: config.targets, size: config.size, binary: true,
       predict: (x) => torch.tidy(() => predictAtScale((t) => model.forward(t), x.to({ device }), config.size)),
     };
   }
@@ -58,7 +60,7 @@ export function loadMaskModel(path: string, device: torch.Device = 'cpu'): MaskM
     const { model, config } = loadCamModel(path);
     if (device !== 'cpu') model.to({ device });
     return {
-      path, kind, targets: config.targets, binary: false,
+      path, kind, targets: config.targets, size: config.size, binary: false,
       // The map is scaled by the classifier's probability that the finding is present: a
       // per-image normalised CAM peaks at 1 even on a photo without the finding.
       predict: (input) => torch.noGrad(() => torch.tidy(() => {

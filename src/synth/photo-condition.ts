@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import * as torch from '../torch/index.js';
+import type * as torch from '../torch/index.js';
 import { CONDITION_CHANNELS, readManifest, type ConditionChannel } from '../data/manifest.js';
 import { prepareDataset } from '../data/prepare.js';
 import { fillMissingChannels, findCheckpoints, loadMaskModel } from '../masks/fill-dataset.js';
@@ -28,7 +28,8 @@ export async function loadPhotoCondition(photo: string, o: { models: readonly st
   if (!existsSync(photo) || !statSync(photo).isFile()) throw new Error(`${photo}: photo not found`);
   if (!o.models.length) throw new Error(`${photo}: a photo needs segmentation / CAM models to predict its masks (--seg-models DIR[,DIR])`);
   const checkpoints = findCheckpoints(o.models);
-  const workSize = Math.max(o.size, ...checkpoints.map(trainedSize));
+  const models = checkpoints.map((p) => loadMaskModel(p, o.device ?? 'cpu'));
+  const workSize = Math.max(o.size, ...models.map((m) => m.size));
   const tmp = mkdtempSync(join(tmpdir(), 'drgan-photo-'));
   try {
     const input = join(tmp, 'in');
@@ -42,7 +43,6 @@ export async function loadPhotoCondition(photo: string, o: { models: readonly st
     } catch (err) {
       throw new Error(`${photo}: could not be prepared as a fundus photo: ${(err as Error).message}`);
     }
-    const models = checkpoints.map((p) => loadMaskModel(p, o.device ?? 'cpu'));
     await fillMissingChannels({ data: prepared, models });
     const [entry] = readManifest(prepared);
     const condition = await loadEntryCondition(prepared, entry, o.size);
@@ -54,16 +54,5 @@ export async function loadPhotoCondition(photo: string, o: { models: readonly st
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-/** The image side a segmentation / CAM checkpoint was trained at (its config.size); 0 when it does not say. */
-function trainedSize(path: string): number {
-  const raw = torch.io.readSafetensorsHeader(path).metadata.config;
-  try {
-    const size = raw ? (JSON.parse(raw) as { size?: unknown }).size : undefined;
-    return typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : 0;
-  } catch {
-    return 0;
   }
 }
