@@ -2,7 +2,7 @@
 // (synth/batch.ts). Either from given masks (a data set, a folder of channel PNGs, a painted
 // PNG) or with lesions sampled for a target grade on any vessel tree (--sample-lesions).
 import { CONDITION_CHANNELS, NUM_GRADES } from '../../data/manifest.js';
-import { defaultSynthesisBatch, fixedStructure, generateSyntheticSet, givenMaskJobs, phantomStructures, sampledLesionJobs, structureSource, type SynthJob } from '../../synth/batch.js';
+import { fixedStructure, generateSyntheticSet, givenMaskJobs, phantomStructures, sampledLesionJobs, structureSource, type SynthJob } from '../../synth/batch.js';
 import { conditionSourceKind, loadDatasetCondition, loadFolderCondition, type ConditionMasks } from '../../synth/condition-io.js';
 import { LesionModel } from '../../synth/lesion-sampler.js';
 import { loadSynthesisModel, resolveGradingSpace } from '../../synth/synthesize.js';
@@ -83,8 +83,7 @@ export const synthCommand: Command = {
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
     try {
-      const batchSize = (flags.batch as number | undefined) ?? defaultSynthesisBatch(R);
-      const r = await generateSyntheticSet({ model, gradingSpace: space, out: flags.out as string, jobs, size: flags.size as number | undefined, batchSize, progress: !(flags.quiet as boolean), signal: ac.signal });
+      const r = await generateSyntheticSet({ model, gradingSpace: space, out: flags.out as string, jobs, size: flags.size as number | undefined, batchSize: flags.batch as number | undefined, progress: !(flags.quiet as boolean), signal: ac.signal });
       console.log(`${r.written} written, ${r.skipped} already there${r.stopped ? ' (interrupted: run again to continue)' : ''}; model ${model.modelId.slice(0, 12)}; channels ${CONDITION_CHANNELS.length}; data set in ${flags.out as string}`);
       return r.stopped ? 130 : 0;
     } finally {
