@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import * as torch from '../src/torch/index.js';
 import { makeConfig } from '../src/gan/config.js';
 import { trainGan } from '../src/train/gan-trainer.js';
-import { generatePhantomSet } from '../src/phantom/dataset.js';
+import { benchDataSet } from './phantom-data.js';
 import { resolveDevice } from '../src/cli/device-flag.js';
 
 const { values: opt } = parseArgs({ options: {
@@ -29,15 +29,6 @@ torch.setNumThreads(Number(opt.threads));
 const device = resolveDevice(opt.device, 'bench gan-train-cache');
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-let dir = opt.data;
-let tmp: string | null = null;
-if (!dir) {
-  tmp = dir = mkdtempSync(join(tmpdir(), 'drgan-gan-cache-'));
-  const t0 = performance.now();
-  await generatePhantomSet({ out: dir, n: Number(opt.n), size, seed: 1 });
-  console.log(`phantom set: ${opt.n} samples at ${size} px in ${((performance.now() - t0) / 1000).toFixed(1)} s (${dir})`);
-}
-
 // The CPU options the demo and scripts/experiments/gpu-phantom.sh train with; stage 1 only (G_m at R/2).
 const cfg = makeConfig('paper', {
   resolution: size,
@@ -47,6 +38,10 @@ const cfg = makeConfig('paper', {
   ablation: { noPerceptual: true },
   train: { batchSize: Number(opt.batch), stage1Epochs: epochs, stage2Epochs: 0 },
 });
+
+// After the config, so that a bad width is refused before a temporary set is written.
+const dataSet = await benchDataSet({ data: opt.data, n: Number(opt.n), size, prefix: 'drgan-gan-cache-' });
+const dir = dataSet.dir;
 
 interface LogLine { step: number; epoch: number; stage: number; time: number }
 /** Images/s of each epoch, from the wall-clock stamps of its first and last step (the first step's own time excluded). */
@@ -82,7 +77,7 @@ try {
     }
   }
 } finally {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  dataSet.remove();
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const m = { off1: median(rate.off.first), offN: median(rate.off.later), on1: median(rate.on.first), onN: median(rate.on.later) };

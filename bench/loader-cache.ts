@@ -3,12 +3,10 @@
 // shuffled as the GAN trainer reads; runs alternate in one process. Without --data a phantom
 // set (all 8 masks: 10 files per sample) is written to a temp folder first and removed after.
 //   node dist/bench/loader-cache.js [--data DIR] [--n 256] [--size 128] [--batch 32] [--rounds 3]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DataLoader } from '../src/data/loader.js';
-import { generatePhantomSet } from '../src/phantom/dataset.js';
+import { benchDataSet } from './phantom-data.js';
 
 const { values: opt } = parseArgs({ options: {
   data: { type: 'string' }, n: { type: 'string', default: '256' }, size: { type: 'string', default: '128' },
@@ -17,14 +15,8 @@ const { values: opt } = parseArgs({ options: {
 const size = Number(opt.size), batchSize = Number(opt.batch), rounds = Number(opt.rounds);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-let dir = opt.data;
-let tmp: string | null = null;
-if (!dir) {
-  tmp = dir = mkdtempSync(join(tmpdir(), 'drgan-loader-cache-'));
-  const t0 = performance.now();
-  await generatePhantomSet({ out: dir, n: Number(opt.n), size, seed: 1 });
-  console.log(`phantom set: ${opt.n} samples at ${size} px in ${((performance.now() - t0) / 1000).toFixed(1)} s (${dir})`);
-}
+const dataSet = await benchDataSet({ data: opt.data, n: Number(opt.n), size, prefix: 'drgan-loader-cache-' });
+const dir = dataSet.dir;
 
 type Key = 'off1' | 'off2' | 'on1' | 'on2';
 const rate: Record<Key, number[]> = { off1: [], off2: [], on1: [], on2: [] };
@@ -46,7 +38,7 @@ try {
     }
   }
 } finally {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  dataSet.remove();
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const m = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, median(v)])) as Record<Key, number>;
